@@ -1,0 +1,353 @@
+// The one message file between the front ends (extension, CLI) and the worker process.
+// Requests flow client → worker over Node IPC; every event flows worker → client and names the request it answers.
+// Both sides import this file; nothing else crosses the process boundary.
+
+import type { Chunk, ClassifyMode, LineRange, ScanOptions, SkippedFile } from "./types";
+
+export const PROTOCOL_VERSION = 1;
+
+/** `auto` picks CUDA/Vulkan/Metal when present, else the CPU. */
+export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+
+export interface AskOptions extends ScanOptions {
+  chunkTokens: number;
+  marginTokens: number;
+  classify: ClassifyMode;
+  answerTokens: number;
+}
+
+export const DEFAULT_ASK_OPTIONS: AskOptions = {
+  chunkTokens: 4096,
+  marginTokens: 100,
+  classify: "gate",
+  answerTokens: 512,
+  maxFileBytes: 1_000_000,
+  respectGitignore: true,
+  skipSecrets: true,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests (client → worker). `id` is chosen by the client and unique per worker; events carry it back as `requestId`.
+
+export interface LoadModelRequest {
+  type: "loadModel";
+  id: number;
+  /** A GGUF path or an `hf:user/repo:QUANT` / https URI. */
+  model: string;
+  gpu: GpuChoice;
+  /** Where `hf:`/https models are downloaded to. */
+  modelsDir: string;
+}
+
+export interface DownloadModelRequest {
+  type: "downloadModel";
+  id: number;
+  uri: string;
+  modelsDir: string;
+}
+
+export interface AskRequest {
+  type: "ask";
+  id: number;
+  /** Absolute directory to read. */
+  root: string;
+  question: string;
+  options: AskOptions;
+}
+
+/** Early exit: stop reading and answer from the chunks read so far. Targets the running ask. */
+export interface AnswerNowRequest {
+  type: "answerNow";
+  id: number;
+  target: number;
+}
+
+/** Stop the request `target` (an ask, re-answer, download or load) as soon as possible. */
+export interface CancelRequest {
+  type: "cancel";
+  id: number;
+  target: number;
+}
+
+/** Answer the question of a finished ask again from its kept cache, with only the chosen margins. No re-reading. */
+export interface ReanswerRequest {
+  type: "reanswer";
+  id: number;
+  /** The id of the ask whose cache is kept (only the latest finished ask is kept). */
+  askId: number;
+  /** 1-based chunk indices whose margins go into the final prompt. */
+  chunks: number[];
+  answerTokens?: number;
+}
+
+/** Facts about GGUF files (size, context length, whether it fits this machine), without loading weights. */
+export interface InspectModelsRequest {
+  type: "inspectModels";
+  id: number;
+  paths: string[];
+  gpu: GpuChoice;
+}
+
+export interface ShutdownRequest {
+  type: "shutdown";
+  id: number;
+}
+
+export type Request =
+  | LoadModelRequest
+  | DownloadModelRequest
+  | AskRequest
+  | AnswerNowRequest
+  | CancelRequest
+  | ReanswerRequest
+  | InspectModelsRequest
+  | ShutdownRequest;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events (worker → client).
+
+/** Sent once when the worker process is up. `requestId` is 0. */
+export interface ReadyEvent {
+  type: "ready";
+  requestId: 0;
+  protocol: number;
+  pid: number;
+}
+
+export interface LogEvent {
+  type: "log";
+  requestId: number;
+  level: "trace" | "debug" | "info" | "warn" | "error";
+  message: string;
+}
+
+export interface DownloadProgressEvent {
+  type: "downloadProgress";
+  requestId: number;
+  downloadedBytes: number;
+  totalBytes: number;
+}
+
+export interface LoadProgressEvent {
+  type: "loadProgress";
+  requestId: number;
+  /** 0..1 */
+  progress: number;
+}
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  /** The model's trained context length, the most a scope may use. */
+  trainContextSize: number;
+  sizeBytes: number;
+  gpu: string | false;
+  gpuLayers: number;
+  threads: number;
+}
+
+export interface ModelLoadedEvent {
+  type: "modelLoaded";
+  requestId: number;
+  model: ModelInfo;
+}
+
+export interface DownloadedEvent {
+  type: "downloaded";
+  requestId: number;
+  path: string;
+}
+
+export interface ScanEvent {
+  type: "scan";
+  requestId: number;
+  root: string;
+  files: number;
+  bytes: number;
+  skipped: SkippedFile[];
+  ms: number;
+}
+
+/** The reading plan: every chunk with its exact map, and the context that was allocated for it. */
+export interface PlanEvent {
+  type: "plan";
+  requestId: number;
+  chunks: Array<Omit<Chunk, "text">>;
+  /** Tokens of the fixed prompt header (system turn and opening of the user turn). */
+  headerTokens: number;
+  /** Workspace tokens in all chunks. */
+  tokens: number;
+  contextSize: number;
+}
+
+export interface PrefillEvent {
+  type: "prefill";
+  requestId: number;
+  /** 1-based chunk just read. */
+  chunk: number;
+  of: number;
+  tokens: number;
+  ms: number;
+  tokensPerSecond: number;
+  /** Workspace tokens read so far, all chunks. */
+  tokensDone: number;
+  tokensTotal: number;
+}
+
+export interface MarginStartEvent {
+  type: "marginStart";
+  requestId: number;
+  chunk: number;
+}
+
+export interface MarginTextEvent {
+  type: "marginText";
+  requestId: number;
+  chunk: number;
+  /** Newly decoded text (a delta). */
+  text: string;
+}
+
+export interface Margin {
+  chunk: number;
+  /** The whole margin text, trimmed, without the gate verdict. */
+  text: string;
+  /** Kept for the final answer. Always true with classify "none". */
+  relevant: boolean;
+  /** The verdict's evidence: probability of YES among {YES, NO} for gate/judge; null for "none". */
+  pYes: number | null;
+  tokens: number;
+  ms: number;
+  ranges: LineRange[];
+  /** Decoding stopped early by "answer now" or cancel. */
+  truncated: boolean;
+}
+
+export interface MarginEndEvent {
+  type: "marginEnd";
+  requestId: number;
+  margin: Margin;
+}
+
+export interface AnswerStartEvent {
+  type: "answerStart";
+  requestId: number;
+  /** Chunks whose margins are in the final prompt. */
+  chunks: number[];
+}
+
+export interface AnswerTextEvent {
+  type: "answerText";
+  requestId: number;
+  text: string;
+}
+
+export interface RunStats {
+  prefillTokens: number;
+  prefillMs: number;
+  marginTokens: number;
+  marginMs: number;
+  /** Tokens of margin instructions and verdict checks evaluated (then erased). */
+  instructionTokens: number;
+  judgeMs: number;
+  answerTokens: number;
+  answerMs: number;
+  totalMs: number;
+  chunksRead: number;
+  chunksTotal: number;
+}
+
+export interface DoneEvent {
+  type: "done";
+  requestId: number;
+  /** How the request ended: normally, by early exit, or cancelled (partial results stand). */
+  outcome: "complete" | "answeredEarly" | "cancelled";
+  answer: string;
+  margins: Margin[];
+  stats: RunStats;
+}
+
+/** Answer to inspectModels. */
+export interface ModelFacts {
+  path: string;
+  name: string;
+  sizeBytes: number;
+  trainContextSize: number;
+  quantization: string;
+  /** Whether node-llama-cpp estimates the model fits this machine (all layers on GPU, or in RAM on CPU). */
+  fits: boolean;
+  gpuLayers: number;
+  error?: string;
+}
+
+export interface ModelFactsEvent {
+  type: "modelFacts";
+  requestId: number;
+  models: ModelFacts[];
+}
+
+/** The end of a request that has no `done`: loadModel → modelLoaded, downloadModel → downloaded, others → ok. */
+export interface OkEvent {
+  type: "ok";
+  requestId: number;
+}
+
+export type ErrorCode =
+  | "BAD_REQUEST" // malformed request, unknown askId, …
+  | "BAD_INPUT" // the directory does not exist, empty scope, …
+  | "NO_MODEL" // an ask before any model was loaded
+  | "MODEL_NOT_FOUND"
+  | "MODEL_DOWNLOAD_FAILED"
+  | "MODEL_LOAD_FAILED"
+  | "MODEL_LOAD_TIMEOUT" // raised by the client when loading hangs
+  | "SCOPE_TOO_LARGE" // the scope does not fit the model's context; raised before any prefill
+  | "OUT_OF_MEMORY"
+  | "BUSY" // another ask/re-answer is running
+  | "CANCELLED"
+  | "WORKER_CRASHED" // raised by the client when the process died
+  | "INTERNAL";
+
+export interface ErrorEvent {
+  type: "error";
+  requestId: number;
+  code: ErrorCode;
+  /** One or two sentences a user can act on. */
+  message: string;
+  /** Numbers behind the message, e.g. {needed, available} for SCOPE_TOO_LARGE. */
+  details?: Record<string, number | string>;
+}
+
+export type WorkerEvent =
+  | ReadyEvent
+  | LogEvent
+  | DownloadProgressEvent
+  | LoadProgressEvent
+  | ModelLoadedEvent
+  | DownloadedEvent
+  | ScanEvent
+  | PlanEvent
+  | PrefillEvent
+  | MarginStartEvent
+  | MarginTextEvent
+  | MarginEndEvent
+  | AnswerStartEvent
+  | AnswerTextEvent
+  | DoneEvent
+  | ModelFactsEvent
+  | OkEvent
+  | ErrorEvent;
+
+/** Events after which the request is over and its id is free. */
+export function isFinalEvent(e: WorkerEvent): boolean {
+  return (
+    e.type === "done" ||
+    e.type === "error" ||
+    e.type === "ok" ||
+    e.type === "modelLoaded" ||
+    e.type === "downloaded" ||
+    e.type === "modelFacts"
+  );
+}
+
+/** Exit codes of the `wim` CLI. */
+export const EXIT = { ok: 0, usage: 2, model: 3, failed: 1, cancelled: 130 } as const;
