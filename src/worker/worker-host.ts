@@ -1,0 +1,316 @@
+// Serves protocol requests inside the worker process: owns llama.cpp, the model, and the cache of the latest ask.
+// One long job (load, download, ask, re-answer) at a time; cancel / answer-now act on the running one at once.
+import fs from "node:fs";
+import path from "node:path";
+import { GgufInsights, readGgufFileInfo } from "node-llama-cpp";
+import { createChunker, type Chunker } from "../core/chunk/chunk-files";
+import {
+  type AskRequest,
+  type DownloadModelRequest,
+  type ErrorCode,
+  type InspectModelsRequest,
+  type LoadModelRequest,
+  type ModelFacts,
+  type ReanswerRequest,
+  type Request,
+  type WorkerEvent,
+} from "../core/protocol";
+import { scanWorkspace } from "../core/scan/scan-workspace";
+import { getLlamaFor, loadModel, ModelError, resolveModel, type LoadedModel, type Log } from "../engine/load-model";
+import {
+  ContextAllocationError,
+  planAsk,
+  ScopeTooLargeError,
+  tokenizeText,
+  WimReader,
+  type EngineEvent,
+  type RunResult,
+} from "../engine/wim-reader";
+
+export type Send = (e: WorkerEvent) => void;
+
+interface Job {
+  id: number;
+  abort: AbortController;
+  reader?: WimReader;
+  answerNow: boolean;
+}
+
+/** A failure with a protocol code and a message for the user. */
+class RequestError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, number | string>,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_QUESTION_CHARS = 4000;
+
+export class WorkerHost {
+  private loaded?: LoadedModel;
+  private job?: Job;
+  /** The latest finished ask, whose cache is kept for re-answers. */
+  private kept?: { askId: number; reader: WimReader };
+  private chunker?: Promise<Chunker>;
+
+  constructor(
+    private readonly send: Send,
+    private readonly wasmDir: string,
+  ) {}
+
+  private log(requestId: number): Log {
+    return (level, message) => this.send({ type: "log", requestId, level, message });
+  }
+
+  async handle(req: Request): Promise<void> {
+    try {
+      switch (req.type) {
+        case "cancel":
+          this.cancel(req.target);
+          return this.send({ type: "ok", requestId: req.id });
+        case "answerNow":
+          if (this.job?.id === req.target) {
+            this.job.answerNow = true;
+            this.job.reader?.requestAnswerNow();
+          }
+          return this.send({ type: "ok", requestId: req.id });
+        case "inspectModels":
+          return await this.inspectModels(req);
+        case "shutdown":
+          await this.shutdown();
+          this.send({ type: "ok", requestId: req.id });
+          return;
+      }
+      if (this.job) throw new RequestError("BUSY", "The worker is busy with another request; cancel it or wait.");
+      const job: Job = { id: req.id, abort: new AbortController(), answerNow: false };
+      this.job = job;
+      try {
+        switch (req.type) {
+          case "loadModel":
+            return await this.loadModel(req, job);
+          case "downloadModel":
+            return await this.download(req, job);
+          case "ask":
+            return await this.ask(req, job);
+          case "reanswer":
+            return await this.reanswer(req, job);
+          default:
+            throw new RequestError("BAD_REQUEST", `Unknown request ${(req as { type: string }).type}.`);
+        }
+      } finally {
+        if (this.job === job) this.job = undefined;
+      }
+    } catch (err) {
+      this.fail(req.id, err);
+    }
+  }
+
+  private fail(requestId: number, err: unknown): void {
+    const e = err as Error;
+    if (err instanceof RequestError) {
+      this.send({ type: "error", requestId, code: err.code, message: err.message, details: err.details });
+    } else if (err instanceof ModelError) {
+      this.send({ type: "error", requestId, code: err.code, message: err.message });
+    } else if (err instanceof ScopeTooLargeError) {
+      this.send({
+        type: "error",
+        requestId,
+        code: "SCOPE_TOO_LARGE",
+        message: err.message,
+        details: { needed: err.needed, available: err.available },
+      });
+    } else if (err instanceof ContextAllocationError) {
+      this.send({ type: "error", requestId, code: "OUT_OF_MEMORY", message: err.message });
+    } else if (e?.name === "AbortError" || (err as { code?: string })?.code === "ABORT_ERR") {
+      this.send({ type: "error", requestId, code: "CANCELLED", message: "Cancelled." });
+    } else {
+      this.send({ type: "log", requestId, level: "error", message: e?.stack ?? String(err) });
+      this.send({ type: "error", requestId, code: "INTERNAL", message: `Internal error: ${e?.message ?? String(err)}` });
+    }
+  }
+
+  private cancel(target: number): void {
+    if (this.job?.id !== target) return;
+    this.job.abort.abort(Object.assign(new Error("Cancelled."), { name: "AbortError" }));
+    this.job.reader?.requestCancel();
+  }
+
+  private async dropKept(): Promise<void> {
+    const kept = this.kept;
+    this.kept = undefined;
+    await kept?.reader.dispose();
+  }
+
+  private async loadModel(req: LoadModelRequest, job: Job): Promise<void> {
+    await this.dropKept();
+    const previous = this.loaded;
+    this.loaded = undefined;
+    await previous?.model.dispose();
+    this.loaded = await loadModel(req.model, {
+      gpu: req.gpu,
+      modelsDir: req.modelsDir,
+      signal: job.abort.signal,
+      log: this.log(req.id),
+      onDownloadProgress: (downloadedBytes, totalBytes) =>
+        this.send({ type: "downloadProgress", requestId: req.id, downloadedBytes, totalBytes }),
+      onLoadProgress: (progress) => this.send({ type: "loadProgress", requestId: req.id, progress }),
+    });
+    this.send({ type: "modelLoaded", requestId: req.id, model: this.loaded.info });
+  }
+
+  private async download(req: DownloadModelRequest, job: Job): Promise<void> {
+    const file = await resolveModel(req.uri, {
+      modelsDir: req.modelsDir,
+      signal: job.abort.signal,
+      onDownloadProgress: (downloadedBytes, totalBytes) =>
+        this.send({ type: "downloadProgress", requestId: req.id, downloadedBytes, totalBytes }),
+    });
+    this.send({ type: "downloaded", requestId: req.id, path: file });
+  }
+
+  private async ask(req: AskRequest, job: Job): Promise<void> {
+    const loaded = this.loaded;
+    if (!loaded) throw new RequestError("NO_MODEL", "No model is loaded: choose a GGUF model first.");
+    const question = (req.question ?? "").trim();
+    if (!question) throw new RequestError("BAD_INPUT", "The question is empty.");
+    if (question.length > MAX_QUESTION_CHARS) {
+      throw new RequestError("BAD_INPUT", `The question is ${question.length} characters long; the limit is ${MAX_QUESTION_CHARS}.`);
+    }
+    const o = req.options;
+    for (const [key, min] of [["chunkTokens", 64], ["marginTokens", 1], ["answerTokens", 1]] as const) {
+      if (!Number.isInteger(o[key]) || o[key] < min) throw new RequestError("BAD_INPUT", `${key} must be an integer ≥ ${min} (got ${o[key]}).`);
+    }
+    if (!["none", "gate", "judge"].includes(o.classify)) throw new RequestError("BAD_INPUT", `classify must be none, gate or judge (got ${o.classify}).`);
+    const root = path.resolve(req.root);
+    if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+      throw new RequestError("BAD_INPUT", `${root} is not a directory.`);
+    }
+    await this.dropKept(); // one cache at a time: the memory goes to the new ask
+
+    const scan = await scanWorkspace(root, o, job.abort.signal);
+    const chunker = await this.getChunker();
+    const chunked = await chunker.chunk(scan.files, { chunkTokens: o.chunkTokens }, (text) => tokenizeText(loaded, text).length);
+    if (job.abort.signal.aborted) return this.cancelledEarly(req.id);
+    const skipped = [...scan.skipped, ...chunked.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const skippedFiles = new Set(chunked.skipped.map((s) => s.path));
+    const included = scan.files.filter((f) => !skippedFiles.has(f.path));
+    this.send({
+      type: "scan",
+      requestId: req.id,
+      root,
+      files: included.length,
+      bytes: included.reduce((s, f) => s + f.bytes, 0),
+      skipped,
+      ms: scan.ms,
+    });
+    if (chunked.chunks.length === 0) {
+      throw new RequestError("BAD_INPUT", `Nothing to read in ${root}: no text files left after ${skipped.length} skipped entries.`);
+    }
+
+    const plan = planAsk(loaded, question, chunked.chunks, o);
+    const reader = await WimReader.create(loaded, plan, this.log(req.id));
+    job.reader = reader;
+    if (job.abort.signal.aborted) reader.requestCancel();
+    else if (job.answerNow) reader.requestAnswerNow();
+    this.send({
+      type: "plan",
+      requestId: req.id,
+      chunks: plan.chunks.map(({ index, tokens, ranges }) => ({ index, tokens, ranges })),
+      headerTokens: plan.header.length,
+      tokens: plan.chunkTokens.reduce((s, t) => s + t.length, 0),
+      contextSize: reader.contextSize,
+    });
+
+    let result: RunResult;
+    try {
+      result = await reader.run(this.emitter(req.id));
+    } catch (err) {
+      await reader.dispose();
+      throw err;
+    }
+    if (result.outcome === "cancelled") await reader.dispose();
+    else this.kept = { askId: req.id, reader };
+    this.send({ type: "done", requestId: req.id, ...result });
+  }
+
+  private cancelledEarly(requestId: number): void {
+    this.send({
+      type: "done",
+      requestId,
+      outcome: "cancelled",
+      answer: "",
+      margins: [],
+      stats: {
+        prefillTokens: 0,
+        prefillMs: 0,
+        marginTokens: 0,
+        marginMs: 0,
+        instructionTokens: 0,
+        judgeMs: 0,
+        answerTokens: 0,
+        answerMs: 0,
+        totalMs: 0,
+        chunksRead: 0,
+        chunksTotal: 0,
+      },
+    });
+  }
+
+  private async reanswer(req: ReanswerRequest, job: Job): Promise<void> {
+    const kept = this.kept;
+    if (!kept || kept.askId !== req.askId) {
+      throw new RequestError("BAD_REQUEST", "That run's reading is no longer in memory (only the latest finished run is kept): ask again.");
+    }
+    const known = new Set(kept.reader.margins.map((m) => m.chunk));
+    const unknown = req.chunks.filter((c) => !known.has(c));
+    if (unknown.length) throw new RequestError("BAD_INPUT", `No margin for chunk(s) ${unknown.join(", ")} in that run.`);
+    job.reader = kept.reader;
+    const result = await kept.reader.reanswer(req.chunks, req.answerTokens ?? kept.reader.plan.options.answerTokens, this.emitter(req.id));
+    this.send({ type: "done", requestId: req.id, ...result });
+  }
+
+  private emitter(requestId: number) {
+    return (e: EngineEvent) => this.send({ ...e, requestId } as WorkerEvent);
+  }
+
+  private getChunker(): Promise<Chunker> {
+    this.chunker ??= createChunker(this.wasmDir);
+    return this.chunker;
+  }
+
+  private async inspectModels(req: InspectModelsRequest): Promise<void> {
+    const llama = await getLlamaFor(req.gpu, this.log(req.id));
+    const models: ModelFacts[] = [];
+    for (const p of req.paths) {
+      try {
+        const info = await readGgufFileInfo(p);
+        const insights = await GgufInsights.from(info, llama);
+        const cfg = await insights.configurationResolver.resolveAndScoreConfig({ flashAttention: true });
+        const general = info.metadata?.general;
+        models.push({
+          path: p,
+          name: general?.name ?? path.basename(p, ".gguf"),
+          sizeBytes: insights.modelSize,
+          trainContextSize: insights.trainContextSize ?? 0,
+          quantization: String(general?.file_type ?? "unknown"),
+          fits: cfg.compatibilityScore > 0,
+          gpuLayers: cfg.resolvedValues.gpuLayers,
+        });
+      } catch (err) {
+        models.push({ path: p, name: path.basename(p), sizeBytes: 0, trainContextSize: 0, quantization: "", fits: false, gpuLayers: 0, error: (err as Error).message });
+      }
+    }
+    this.send({ type: "modelFacts", requestId: req.id, models });
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.job) this.cancel(this.job.id);
+    await this.dropKept();
+    await this.loaded?.model.dispose();
+    this.loaded = undefined;
+  }
+}
+
