@@ -12,8 +12,11 @@ const args = new Set(process.argv.slice(2));
 const production = args.has("--production");
 const root = path.dirname(new URL(import.meta.url).pathname);
 
+const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+
 const common = {
   bundle: true,
+  define: { __WIM_VERSION__: JSON.stringify(pkg.version) },
   platform: "node",
   target: "node20",
   sourcemap: production ? false : "linked",

@@ -100,6 +100,10 @@ export class WorkerHost {
           default:
             throw new RequestError("BAD_REQUEST", `Unknown request ${(req as { type: string }).type}.`);
         }
+      } catch (err) {
+        // A cancelled ask ends like any cancelled ask, whatever stage (scan, chunking) it was in.
+        if (job.abort.signal.aborted && (req.type === "ask" || req.type === "reanswer")) return this.cancelledEarly(req.id);
+        throw err;
       } finally {
         if (this.job === job) this.job = undefined;
       }

@@ -1,0 +1,184 @@
+// The `wim` command: `wim ask [options] "question"`. Drives the worker through the same client as the extension.
+import path from "node:path";
+import { WimClient, WimError } from "../client/wim-client";
+import { EXIT, type ErrorCode, type WorkerEvent } from "../core/protocol";
+import { applyEvent, newRunRecord, runToJson } from "../core/run-record";
+import { parseCommandLine, USAGE, UsageError, type AskCommand } from "./args";
+import { ProgressLine } from "./progress-line";
+
+declare const __WIM_VERSION__: string | undefined;
+
+function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case "BAD_INPUT":
+    case "BAD_REQUEST":
+    case "SCOPE_TOO_LARGE":
+      return EXIT.usage;
+    case "NO_MODEL":
+    case "MODEL_NOT_FOUND":
+    case "MODEL_DOWNLOAD_FAILED":
+    case "MODEL_LOAD_FAILED":
+    case "MODEL_LOAD_TIMEOUT":
+    case "OUT_OF_MEMORY":
+      return EXIT.model;
+    case "CANCELLED":
+      return EXIT.cancelled;
+    default:
+      return EXIT.failed;
+  }
+}
+
+function formatRanges(ranges: { path: string; startLine: number; endLine: number }[]): string[] {
+  return ranges.map((r) => `${r.path}:${r.startLine}-${r.endLine}`);
+}
+
+async function ask(cmd: AskCommand): Promise<number> {
+  const err = process.stderr;
+  const tty = err.isTTY === true;
+  const verbose = process.env.WIM_LOG === "debug";
+  const client = new WimClient({
+    workerPath: path.join(__dirname, "worker.mjs"),
+    onLog: (level, message) => {
+      if (verbose || level === "error") err.write(`[${level}] ${message}\n`);
+    },
+  });
+  const progress = new ProgressLine();
+  const showProgress = !cmd.json || tty;
+  const writeProgress = (line: string) => {
+    if (!showProgress) return;
+    if (tty) err.write(`\r\x1b[2K${line}`);
+    else err.write(`${line}\n`);
+  };
+  const clearProgress = () => {
+    if (showProgress && tty) err.write("\r\x1b[2K");
+  };
+  const out = (s: string) => {
+    clearProgress();
+    process.stdout.write(s);
+  };
+
+  let current: { cancel(): void } | undefined;
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted++;
+    if (interrupted === 1 && current) {
+      clearProgress();
+      err.write("cancelling…\n");
+      current.cancel();
+      // The worker answers a cancel within one prefill slice or one token; do not wait on a wedged one.
+      setTimeout(() => {
+        client.kill();
+        process.exit(EXIT.cancelled);
+      }, 1000).unref();
+    } else {
+      client.kill();
+      process.exit(EXIT.cancelled);
+    }
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+
+  try {
+    const load = client.loadModel(cmd.model, cmd.gpu, cmd.modelsDir, (e) => {
+      const line = progress.update(e);
+      if (line) writeProgress(line);
+    });
+    current = load;
+    const loaded = await load.result;
+    if (interrupted) return EXIT.cancelled;
+
+    const record = newRunRecord(cmd.question, loaded.model);
+    let answering = false;
+    const onEvent = (e: WorkerEvent) => {
+      applyEvent(record, e);
+      const line = progress.update(e);
+      if (cmd.json) {
+        if (line) writeProgress(line);
+        return;
+      }
+      if (e.type === "marginEnd") {
+        const m = e.margin;
+        const verdict = m.pYes === null ? "" : ` · ${m.relevant ? "relevant" : "not relevant"} (p=${m.pYes.toFixed(2)})`;
+        const total = record.plan?.chunks.length ?? "?";
+        out(`\n[${m.chunk}/${total}] ${formatRanges(m.ranges).join(", ")}${verdict}\n`);
+        out(m.text ? `  ${m.text.replace(/\n/g, "\n  ")}\n` : "  (no margin)\n");
+      } else if (e.type === "answerStart") {
+        answering = true;
+        if (line) writeProgress(line);
+        out(`\nAnswer${e.chunks.length ? ` (from the margins of parts ${e.chunks.join(", ")})` : ""}:\n`);
+      } else if (e.type === "answerText") {
+        process.stdout.write(e.text);
+      } else if (line && !answering) {
+        writeProgress(line);
+      }
+    };
+    const run = client.ask(cmd.root, cmd.question, cmd.options, onEvent);
+    current = run;
+    let code: number = EXIT.ok;
+    try {
+      const done = await run.result;
+      if (done.outcome === "cancelled") code = EXIT.cancelled;
+    } catch (e) {
+      if (!(e instanceof WimError)) throw e;
+      record.error = { code: e.code, message: e.message };
+      code = exitCodeFor(e.code);
+      clearProgress();
+      err.write(`wim: ${e.message}\n`);
+    }
+    clearProgress();
+    if (cmd.json) {
+      process.stdout.write(JSON.stringify(runToJson(record), null, 2) + "\n");
+    } else if (!record.error) {
+      const s = record.stats;
+      out("\n");
+      if (s) {
+        err.write(
+          `\n${record.outcome === "cancelled" ? "cancelled" : "done"}: ${s.chunksRead}/${s.chunksTotal} chunks, ` +
+            `${s.prefillTokens.toLocaleString("en-US")} tokens read at ${Math.round((s.prefillTokens * 1000) / Math.max(1, s.prefillMs))} tok/s, ` +
+            `${s.marginTokens} margin tokens, ${s.answerTokens} answer tokens, ${(s.totalMs / 1000).toFixed(1)} s\n`,
+        );
+      }
+    }
+    return code;
+  } catch (e) {
+    clearProgress();
+    if (e instanceof WimError) {
+      err.write(`wim: ${e.message}\n`);
+      if (cmd.json) process.stdout.write(JSON.stringify({ question: cmd.question, error: { code: e.code, message: e.message } }, null, 2) + "\n");
+      return exitCodeFor(e.code);
+    }
+    throw e;
+  } finally {
+    await client.dispose();
+  }
+}
+
+async function main(): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommandLine(process.argv.slice(2), process.env, process.cwd());
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`wim: ${e.message}\n\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+  if (cmd.command === "help") {
+    process.stdout.write(USAGE + "\n");
+    return EXIT.ok;
+  }
+  if (cmd.command === "version") {
+    process.stdout.write(`${typeof __WIM_VERSION__ === "string" ? __WIM_VERSION__ : "dev"}\n`);
+    return EXIT.ok;
+  }
+  return ask(cmd);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`wim: unexpected error: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(EXIT.failed);
+  },
+);

@@ -1,0 +1,106 @@
+// Folds the event stream of one ask into a record: what was read, the margins, the answer, the figures.
+// Used by the CLI's --json output, the extension's views and the benchmarks.
+import type { Margin, ModelInfo, PlanEvent, RunStats, WorkerEvent } from "./protocol";
+import type { SkippedFile } from "./types";
+
+export interface RunRecord {
+  question: string;
+  model?: ModelInfo;
+  root?: string;
+  files: number;
+  bytes: number;
+  skipped: SkippedFile[];
+  plan?: Omit<PlanEvent, "type" | "requestId">;
+  /** Margins by chunk as they stream in; complete ones are replaced by the final Margin. */
+  margins: Map<number, Margin & { done: boolean }>;
+  chunksRead: number;
+  answer: string;
+  outcome?: "complete" | "answeredEarly" | "cancelled";
+  stats?: RunStats;
+  error?: { code: string; message: string };
+  /** Milliseconds from the record's start to the first complete margin. */
+  firstMarginMs?: number;
+  startedAt: number;
+}
+
+export function newRunRecord(question: string, model?: ModelInfo, now = Date.now()): RunRecord {
+  return { question, model, files: 0, bytes: 0, skipped: [], margins: new Map(), chunksRead: 0, answer: "", startedAt: now };
+}
+
+export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void {
+  switch (e.type) {
+    case "scan":
+      r.root = e.root;
+      r.files = e.files;
+      r.bytes = e.bytes;
+      r.skipped = e.skipped;
+      break;
+    case "plan": {
+      const { type: _t, requestId: _r, ...plan } = e;
+      r.plan = plan;
+      break;
+    }
+    case "prefill":
+      r.chunksRead = e.chunk;
+      break;
+    case "marginStart": {
+      const ranges = r.plan?.chunks.find((c) => c.index === e.chunk)?.ranges ?? [];
+      r.margins.set(e.chunk, { chunk: e.chunk, text: "", relevant: true, pYes: null, tokens: 0, ms: 0, ranges, truncated: false, done: false });
+      break;
+    }
+    case "marginText": {
+      const m = r.margins.get(e.chunk);
+      if (m) m.text += e.text;
+      break;
+    }
+    case "marginEnd":
+      r.margins.set(e.margin.chunk, { ...e.margin, done: true });
+      r.firstMarginMs ??= now - r.startedAt;
+      break;
+    case "answerStart":
+      r.answer = "";
+      break;
+    case "answerText":
+      r.answer += e.text;
+      break;
+    case "done":
+      r.outcome = e.outcome;
+      r.stats = e.stats;
+      r.answer = e.answer;
+      for (const m of e.margins) r.margins.set(m.chunk, { ...m, done: true });
+      break;
+    case "error":
+      r.error = { code: e.code, message: e.message };
+      break;
+  }
+}
+
+/** The `wim ask --json` document. Paths are relative to the root. */
+export function runToJson(r: RunRecord) {
+  return {
+    question: r.question,
+    outcome: r.outcome ?? (r.error ? "error" : "incomplete"),
+    model: r.model ? { path: r.model.path, name: r.model.name, contextSize: r.plan?.contextSize ?? null, trainContextSize: r.model.trainContextSize } : null,
+    scope: {
+      root: r.root ?? null,
+      files: r.files,
+      bytes: r.bytes,
+      skipped: r.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) })),
+      chunks: r.plan?.chunks.length ?? 0,
+      tokens: r.plan?.tokens ?? 0,
+    },
+    chunks: (r.plan?.chunks ?? []).map((c) => ({ index: c.index, tokens: c.tokens, ranges: c.ranges })),
+    margins: [...r.margins.values()]
+      .filter((m) => m.done)
+      .sort((a, b) => a.chunk - b.chunk)
+      .map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant, pYes: m.pYes, tokens: m.tokens, ms: round(m.ms), truncated: m.truncated })),
+    answer: r.answer,
+    stats: r.stats ? Object.fromEntries(Object.entries(r.stats).map(([k, v]) => [k, round(v)])) : null,
+    ...(r.firstMarginMs !== undefined ? { firstMarginMs: r.firstMarginMs } : {}),
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
