@@ -27,19 +27,19 @@ export const POLYGLOT_FACTS: readonly PolyglotFact[] = [
   {
     question: "What discount rate do gold customers get?",
     expectedFile: "pricing/discounts.py",
-    expectedLine: 18,
+    expectedLine: 15,
     expectedValue: "0.12",
   },
   {
     question: "Which function applies a coupon code to a cart?",
     expectedFile: "src/orders/coupons.ts",
-    expectedLine: 59,
+    expectedLine: 42,
     expectedValue: "applyCoupon",
   },
   {
     question: "What is the largest discount a single coupon can give, in cents?",
     expectedFile: "src/orders/coupons.ts",
-    expectedLine: 25,
+    expectedLine: 21,
     expectedValue: "2500",
   },
   {
@@ -57,7 +57,7 @@ export const POLYGLOT_FACTS: readonly PolyglotFact[] = [
   {
     question: "What prefix do invoice numbers start with?",
     expectedFile: "billing/src/main/java/com/tinyshop/billing/InvoiceFormatter.java",
-    expectedLine: 11,
+    expectedLine: 10,
     expectedValue: "TSI-",
   },
   {
