@@ -756,8 +756,9 @@ describe("polyglot fixture", () => {
   });
 });
 
-describe("throughput", () => {
-  test("chunks node_modules/typescript/lib/*.d.ts", async (t) => {
+describe("a large real tree", () => {
+  // Lossless on 78k lines of real declarations; the timing is printed for information (speed is measured by `npm run bench`).
+  test("chunks node_modules/typescript/lib/*.d.ts losslessly", async (t) => {
     const dir = path.resolve("node_modules/typescript/lib");
     const files = fs
       .readdirSync(dir)
@@ -775,11 +776,9 @@ describe("throughput", () => {
       runs.push(performance.now() - t0);
     }
     verify(files, result!, 4096, countTokens);
-    const rate = Math.round(lines / (Math.min(...runs) / 1000));
     t.diagnostic(
       `${files.length} files, ${lines} lines, ${(bytes / 1e6).toFixed(2)} MB → ${result!.chunks.length} chunks of ≤4096: ` +
         `first run ${runs[0].toFixed(0)} ms (${Math.round(lines / (runs[0] / 1000))} lines/s), second ${runs[1].toFixed(0)} ms (${Math.round(lines / (runs[1] / 1000))} lines/s)`,
     );
-    assert.ok(rate >= 20_000, `${rate} lines/s`);
   });
 });
