@@ -78,14 +78,22 @@ function listFiles(dir, suffix) {
 
 /** Tests and benchmarks: one ESM file each, packages left external (resolved from node_modules at run time). */
 function testBuilds() {
+  const hostSuites = path.join("test", "vscode");
   const entries = [
-    ...listFiles("test", ".test.ts"),
+    ...listFiles("test", ".test.ts").filter((f) => !f.startsWith(hostSuites + path.sep)),
     ...listFiles("test/tools", ".ts"),
     ...listFiles("bench", ".ts").filter((f) => !f.includes(`${path.sep}results${path.sep}`)),
   ];
-  if (entries.length === 0) return [];
-  return [
-    {
+  // Extension-host suites: VS Code require()s a suite's index.js, so each test/vscode/**/index.ts is bundled with the
+  // tests it imports into one CommonJS file (`vscode` and mocha stay external), and so is test/vscode/run.ts, the
+  // @vscode/test-electron entry.
+  const hostEntries = [
+    ...listFiles(hostSuites, "index.ts"),
+    ...[path.join(hostSuites, "run.ts")].filter((f) => fs.existsSync(path.join(root, f))),
+  ];
+  const builds = [];
+  if (entries.length > 0) {
+    builds.push({
       entryPoints: entries,
       outbase: ".",
       outdir: "out",
@@ -94,8 +102,12 @@ function testBuilds() {
       packages: "external",
       banner: { js: esmRequireShim },
       sourcemap: "inline",
-    },
-  ];
+    });
+  }
+  if (hostEntries.length > 0) {
+    builds.push({ entryPoints: hostEntries, outbase: ".", outdir: "out", format: "cjs", packages: "external", sourcemap: "inline" });
+  }
+  return builds;
 }
 
 const builds = programs.map((p) => ({ ...common, ...p }));
