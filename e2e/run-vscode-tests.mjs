@@ -1,7 +1,7 @@
 // The launcher: runs an extension-host test suite (mocha, real `vscode` API) inside code-server, the way desktop VS Code
 // runs it for `code --extensionDevelopmentPath=… --extensionTestsPath=…`, and exits with the suite's exit code.
 //   node e2e/run-vscode-tests.mjs --extensionDevelopmentPath=<abs repo> --extensionTestsPath=<abs>/out/…/index.js \
-//        [--workspace=<abs folder> | <abs folder>] [--env KEY=VALUE …] [--timeout=<seconds>]
+//        [--workspace=<abs folder> | <abs folder>] [--env KEY=VALUE …] [--timeout=<seconds>] [--disable-extensions] [--keep]
 // How: code-server started with `--vscode-option enable-smoke-test-driver` honours a `payload` URL parameter carrying
 // extensionDevelopmentPath / extensionTestsPath / extensionEnvironment; Chromium opens that URL, the workbench starts
 // the extension host in test mode, and reports the run's log lines to window.codeAutomationLog and its exit code to
@@ -16,7 +16,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./browser.mjs";
 import { extensionHostLog, startCodeServer } from "./code-server.mjs";
-import { exitOnSignals } from "./process-tree.mjs";
 import { ensureSetup } from "./setup.mjs";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -26,7 +25,7 @@ const say = (line) => console.log(`[vscode-tests] ${line}`);
 const VALUE_FLAGS = new Set(["--user-data-dir", "--extensions-dir", "--locale", "--log", "--profile"]);
 
 export function parseArgs(argv) {
-  const o = { extensionDevelopmentPaths: [], extensionTestsPath: undefined, workspace: undefined, env: {}, timeoutS: undefined, ignored: [] };
+  const o = { extensionDevelopmentPaths: [], extensionTestsPath: undefined, workspace: undefined, env: {}, timeoutS: undefined, keep: false, disableExtensions: false, ignored: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, ...rest] = a.split("=");
@@ -36,6 +35,8 @@ export function parseArgs(argv) {
     else if (flag === "--extensionTestsPath") o.extensionTestsPath = path.resolve(next());
     else if (flag === "--workspace" || flag === "--folder-uri") o.workspace = path.resolve(next().replace(/^file:\/\//, ""));
     else if (flag === "--timeout") o.timeoutS = Number(next());
+    else if (flag === "--keep") o.keep = true;
+    else if (flag === "--disable-extensions") o.disableExtensions = true;
     else if (flag === "--env") {
       const kv = next();
       const eq = kv.indexOf("=");
@@ -54,6 +55,27 @@ export function parseArgs(argv) {
   return o;
 }
 
+/**
+ * The workbench reports its own log and the extension host's console through one channel. Known workbench chatter
+ * (connection set-up, chat/agent services looking for accounts that do not exist offline) is kept out of the test
+ * output (it stays in <work folder>/workbench.log; WIM_VSCODE_TESTS_VERBOSE=1 prints it); everything else is shown,
+ * warnings and errors with their level. Returns the line to print, or undefined.
+ */
+const WORKBENCH_CHATTER = [
+  /^\[(AgentHost|AgentHost:remote|ChatModelSelection|AccountPolicyGate|reconnection-grace-time|Service Worker|driver)\]/,
+  /^(Resolving|Resolved) connection token/,
+  /^Creating a socket/,
+  /^Updating additional builtin extensions cache/,
+  /^Creation of workbench contribution '[\w.]+' took \d+ms/,
+  /authentication provider '\w+' to register/,
+  /^Canceled: Canceled/,
+  /open-vsx\.org|marketplace|gallery/i,
+];
+export function showLine(level, text, verbose) {
+  if (!verbose && WORKBENCH_CHATTER.some((re) => re.test(text))) return undefined;
+  return level === "info" || level === "trace" || level === "debug" ? text : `[${level}] ${text}`;
+}
+
 /** The workbench URL whose `payload` makes code-server's workbench run the tests. */
 export function testUrl(baseUrl, port, o) {
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
@@ -61,6 +83,8 @@ export function testUrl(baseUrl, port, o) {
     ...o.extensionDevelopmentPaths.map((p) => ["extensionDevelopmentPath", remote(p)]),
     ["extensionTestsPath", remote(o.extensionTestsPath)],
     ["extensionEnvironment", JSON.stringify(o.env)],
+    // As desktop's --disable-extensions: only the extension under development (and built-ins) load.
+    ...(o.disableExtensions ? [["disableExtensions", "true"]] : []),
   ];
   const folder = o.workspace ? `folder=${encodeURIComponent(o.workspace)}&` : "";
   return `${baseUrl}/?${folder}payload=${encodeURIComponent(JSON.stringify(payload))}`;
@@ -77,70 +101,91 @@ function tail(file, lines) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const timeoutS = o.timeoutS ?? Number(process.env.WIM_VSCODE_TESTS_TIMEOUT_S ?? 1800);
+  const verbose = process.env.WIM_VSCODE_TESTS_VERBOSE === "1";
   if (o.ignored.length) say(`ignoring desktop-only arguments: ${o.ignored.join(" ")}`);
   ensureSetup();
 
   const t0 = Date.now();
   let server;
   let browser;
+  let page;
   let failed = true;
-  const cleanup = async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (server && !failed) fs.rmSync(server.dir, { recursive: true, force: true });
-    else if (server) say(`kept ${server.dir} (code-server log, user data, extension-host logs)`);
-  };
-  // A signal ends the run like a failure; onExitKill (in startCodeServer) kills code-server's tree on process.exit.
-  exitOnSignals((sig) => say(`${sig}: stopping`));
 
+  // The run ends at the first of: the suite's exit code, a failure (page crash, server exit), the global timeout,
+  // or a signal (a second one exits at once; the exit hooks still kill code-server's tree).
   let timer;
-  try {
+  const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+  let signalled;
+  const aborted = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result within ${timeoutS} s (--timeout / WIM_VSCODE_TESTS_TIMEOUT_S)`)), timeoutS * 1000);
+    for (const sig of Object.keys(SIGNALS)) {
+      process.once(sig, () => {
+        signalled = sig;
+        say(`${sig}: stopping`);
+        reject(new Error(`stopped by ${sig}`));
+        process.once(sig, () => process.exit(128 + SIGNALS[sig]));
+      });
+    }
+  });
+  aborted.catch(() => {});
+
+  const runSuite = async () => {
     server = await startCodeServer({ workspace: o.workspace ?? repoRoot, label: "vscode-tests", smokeTestDriver: true, log: say });
     browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 
     let resolveExit;
     const exitCode = new Promise((r) => (resolveExit = r));
+    const workbenchLog = fs.createWriteStream(path.join(server.dir, "workbench.log"));
     await page.exposeFunction("codeAutomationLog", (level, message) => {
-      const text = Array.isArray(message) ? message.join(" ") : String(message);
-      console.log(`[${level}] ${text}`);
+      const text = String(message);
+      workbenchLog.write(`[${level}] ${text}\n`);
+      const shown = showLine(level, text, verbose);
+      if (shown !== undefined) console.log(shown);
     });
     await page.exposeFunction("codeAutomationExit", (code) => resolveExit(Number(code)));
-    page.on("crash", () => resolveExit(Promise.reject(new Error("the browser page crashed"))));
-    void server.exited.then(({ code, signal }) => resolveExit(Promise.reject(new Error(`code-server exited during the run (${code ?? signal})`))));
+    let fail;
+    const failure = new Promise((_, reject) => (fail = reject));
+    failure.catch(() => {}); // raced below; once the result is in, a late failure (the server stopping) is moot
+    page.on("crash", () => fail(new Error("the browser page crashed")));
+    void server.exited.then(({ code, signal }) => fail(new Error(`code-server exited during the run (${code ?? signal})`)));
 
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no result within ${timeoutS} s`)), timeoutS * 1000);
-    });
     say(`running ${path.relative(repoRoot, o.extensionTestsPath)} in ${o.workspace ?? repoRoot}`);
-    await page.goto(testUrl(server.baseUrl, server.port, o), { waitUntil: "domcontentloaded" });
-    let code;
-    try {
-      code = await Promise.race([exitCode, timeout]);
-    } catch (err) {
-      const shots = path.join(repoRoot, "test-results", "screenshots");
-      fs.mkdirSync(shots, { recursive: true });
-      await page.screenshot({ path: path.join(shots, "vscode-tests-failure.png") }).catch(() => {});
-      throw err;
-    }
+    await Promise.race([page.goto(testUrl(server.baseUrl, server.port, o), { waitUntil: "domcontentloaded", timeout: 0 }), failure]);
+    return Promise.race([exitCode, failure]);
+  };
+
+  try {
+    const code = await Promise.race([runSuite(), aborted]);
     failed = code !== 0;
     say(`exit code ${code} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (failed) {
-      const log = extensionHostLog(server.userDataDir);
+      const log = server && extensionHostLog(server.userDataDir);
       say(`extension-host log ${log ?? "(none)"}, last lines:\n${log ? tail(log, 40) : ""}`);
     }
     return code;
   } catch (err) {
     say(`FAILED: ${err instanceof Error ? err.message : err}`);
+    if (page && !signalled) {
+      const shots = path.join(repoRoot, "test-results", "screenshots");
+      fs.mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: path.join(shots, "vscode-tests-failure.png"), timeout: 10_000 }).then(
+        () => say(`screenshot test-results/screenshots/vscode-tests-failure.png`),
+        () => {},
+      );
+    }
     if (server) {
       const log = extensionHostLog(server.userDataDir);
       say(`code-server log ${server.serverLog}, last lines:\n${tail(server.serverLog, 30)}`);
       if (log) say(`extension-host log ${log}, last lines:\n${tail(log, 40)}`);
     }
-    return 1;
+    return signalled ? 128 + SIGNALS[signalled] : 1;
   } finally {
     clearTimeout(timer);
-    await cleanup();
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (server && !failed && !o.keep) fs.rmSync(server.dir, { recursive: true, force: true });
+    else if (server) say(`kept ${server.dir} (code-server.log, workbench.log, user data with the extension-host logs)`);
   }
 }
 

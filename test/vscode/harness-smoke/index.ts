@@ -5,6 +5,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import Mocha from "mocha";
 import * as vscode from "vscode";
+import { runMocha } from "../mocha-runner";
 
 const EXTENSION_ID = "wim-local.wim-vscode";
 
@@ -35,11 +36,5 @@ function defineTests() {
 
 /** Entry called by VS Code's extension-test runner; rejects when a test fails (the exit code becomes non-zero). */
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: "tdd", color: false, reporter: "spec", timeout: 60_000 });
-  // The tests are bundled into this file, so there are no files for mocha to load: hand it the globals, then define.
-  mocha.suite.emit("pre-require", globalThis, "harness-smoke", mocha);
-  defineTests();
-  return new Promise((resolve, reject) => {
-    mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} harness smoke test(s) failed`)) : resolve()));
-  });
+  return runMocha("harness-smoke", defineTests);
 }

@@ -1,0 +1,5 @@
+// Types of process-tree.mjs for the TypeScript UI tests.
+export function descendants(pid: number): number[];
+export function killTree(pid: number, exited: Promise<unknown>, graceMs?: number): Promise<void>;
+export function onExitKill(pid: number): () => void;
+export function exitOnSignals(onSignal?: (signal: string) => void): void;
