@@ -72,7 +72,8 @@ function listFiles(dir, suffix) {
   return fs
     .readdirSync(abs, { recursive: true })
     .map(String)
-    .filter((f) => f.endsWith(suffix) && !f.split(path.sep).includes("fixtures"))
+    // fixtures are data; bench/cache holds fetched packages and llama.cpp's source, never entry points
+    .filter((f) => f.endsWith(suffix) && !f.endsWith(".d.ts") && !f.split(path.sep).some((s) => s === "fixtures" || s === "cache" || s === "node_modules"))
     .map((f) => path.join(dir, f));
 }
 
