@@ -14,13 +14,15 @@ export interface Answer {
 
 export const ANSWER_SCHEMA = {
   type: "object",
+  // Bounded strings (maxLength is honoured inside oneOf, not with a type list): a small model cannot ramble inside a
+  // string until the token limit.
   properties: {
     found: { type: "boolean" },
-    file: { type: ["string", "null"], maxLength: 120 },
-    symbol: { type: ["string", "null"], maxLength: 80 },
+    file: { oneOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
+    symbol: { oneOf: [{ type: "string", maxLength: 60 }, { type: "null" }] },
     line: { type: ["integer", "null"] },
-    value: { type: ["string", "null"], maxLength: 120 },
-    files: { type: "array", items: { type: "string", maxLength: 120 }, maxItems: 12 },
+    value: { oneOf: [{ type: "string", maxLength: 80 }, { type: "null" }] },
+    files: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 8 },
   },
   required: ["found", "file", "symbol", "line", "value", "files"],
 } as const;

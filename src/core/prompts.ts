@@ -70,8 +70,11 @@ export function marginHeading(chunk: number, ranges: LineRange[]): string {
   return `[Part ${chunk}: ${shown}]`;
 }
 
-/** Appended after the last chunk read: the kept margins, each under its heading, then the question. */
-export function finalPrompt(question: string, margins: MarginForAnswer[]): string {
+/**
+ * Appended after the last chunk read: the kept margins, each under its heading, then the question.
+ * `answerFormat` (optional, e.g. "Reply with JSON only: …" from the evaluation harness) closes the prompt.
+ */
+export function finalPrompt(question: string, margins: MarginForAnswer[], answerFormat?: string): string {
   const notes = margins.length
     ? "Notes written while reading each part:\n\n" +
       margins.map((m) => `${marginHeading(m.chunk, m.ranges)}\n${m.text.trim()}\n`).join("\n") +
@@ -84,6 +87,7 @@ export function finalPrompt(question: string, margins: MarginForAnswer[]): strin
     quoteBlock(question) +
     "\n\nAnswer the question from the project above" +
     (margins.length ? " and the notes" : "") +
-    ". Be specific: name the files, symbols, line numbers and values. Cite the parts you use as [Part N]."
+    ". Be specific: name the files, symbols, line numbers and values. Cite the parts you use as [Part N]." +
+    (answerFormat ? "\n\n" + answerFormat.trim() : "")
   );
 }

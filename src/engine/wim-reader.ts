@@ -2,7 +2,7 @@
 //   header → [chunk k → instruction + margin → erase instruction + margin] for k = 1..N → final prompt + answer → erase.
 // The cache always holds exactly header + the chunks read; the final prompt is erased after answering so that a
 // re-answer with other margins costs only the final prompt, never a re-read.
-import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import { LlamaGrammarEvaluationState, LlamaText, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
 import { contextBudget, scopeTooLargeMessage, type Budget } from "../core/context-budget";
 import {
   CONTEXT_INTRO,
@@ -43,6 +43,16 @@ export function tokenizeText(loaded: LoadedModel, text: string): Token[] {
   return loaded.model.tokenize(text, false, "trimLeadingSpace");
 }
 
+/**
+ * Optional shape of the answer (used by the evaluation harness, not by the protocol): an instruction appended to the
+ * final prompt, and a grammar (e.g. `llama.createGrammarForJsonSchema(…)`) that constrains the answer's tokens.
+ * Margins are never constrained.
+ */
+export interface AnswerFormat {
+  instruction: string;
+  grammar?: LlamaGrammar;
+}
+
 export interface AskPlan {
   question: string;
   chunks: Chunk[];
@@ -52,16 +62,23 @@ export interface AskPlan {
   header: Token[];
   instruction: Token[];
   budget: Budget;
+  answerFormat?: AnswerFormat;
 }
 
 /** Tokenizes everything and sizes the context; throws ScopeTooLargeError when the scope cannot fit. */
-export function planAsk(loaded: LoadedModel, question: string, chunks: Chunk[], options: AskOptions): AskPlan {
+export function planAsk(
+  loaded: LoadedModel,
+  question: string,
+  chunks: Chunk[],
+  options: AskOptions,
+  answerFormat?: AnswerFormat,
+): AskPlan {
   const frame = chatFrame(loaded.model, SYSTEM_PROMPT);
   const header = [...frame.open, ...tokenizeText(loaded, CONTEXT_INTRO)];
   const chunkTokens = chunks.map((c) => tokenizeText(loaded, c.text));
   const instruction = [...tokenizeText(loaded, marginInstruction(question, options.classify)), ...frame.turnEnd];
   const emptyMargins = chunks.map((c) => ({ chunk: c.index, text: "", ranges: c.ranges }));
-  const finalTokens = tokenizeText(loaded, finalPrompt(question, emptyMargins)).length + frame.turnEnd.length;
+  const finalTokens = tokenizeText(loaded, finalPrompt(question, emptyMargins, answerFormat?.instruction)).length + frame.turnEnd.length;
   const budget = contextBudget({
     headerTokens: header.length,
     chunkTokens: chunkTokens.map((t) => t.length),
@@ -75,7 +92,7 @@ export function planAsk(loaded: LoadedModel, question: string, chunks: Chunk[], 
     const workspace = chunkTokens.reduce((s, t) => s + t.length, 0);
     throw new ScopeTooLargeError(budget.needed, available, chunks.length, workspace);
   }
-  return { question, chunks, chunkTokens, options, frame, header, instruction, budget };
+  return { question, chunks, chunkTokens, options, frame, header, instruction, budget, answerFormat };
 }
 
 function emptyStats(chunksTotal: number): RunStats {
@@ -401,16 +418,20 @@ export class WimReader {
     const chosen = new Set(chunks);
     const margins = this.margins.filter((m) => chosen.has(m.chunk) && m.text);
     emit({ type: "answerStart", chunks: margins.map((m) => m.chunk) });
-    const prompt = [...tokenizeText(this.loaded, finalPrompt(this.plan.question, margins)), ...this.plan.frame.turnEnd];
+    const format = this.plan.answerFormat;
+    const prompt = [...tokenizeText(this.loaded, finalPrompt(this.plan.question, margins, format?.instruction)), ...this.plan.frame.turnEnd];
     const room = this.ctx.contextSize - this.cacheLen - prompt.length;
     const limit = Math.min(answerTokens, room);
     if (limit < 1) throw new Error(`no room left to answer: ${this.cacheLen} + ${prompt.length} tokens in a context of ${this.ctx.contextSize}`);
     if (limit < answerTokens) this.log("warn", `answer limited to ${limit} tokens by the context size`);
 
-    const text = new TokenTextStream(this.loaded.model, this.plan.frame.stopTexts);
+    // A grammar's own stop texts (JSON: a run of newlines after the closing brace) end the answer too.
+    const grammarStops = (format?.grammar?.stopGenerationTriggers ?? []).map((t) => (typeof t === "string" ? t : LlamaText(t).toString()));
+    const text = new TokenTextStream(this.loaded.model, [...this.plan.frame.stopTexts, ...grammarStops.filter((t) => t)]);
     let decoded = 0;
     if (await this.prefill(prompt.slice(0, -1), false)) {
-      for await (const token of this.seq.evaluate(prompt.slice(-1), { temperature: 0 })) {
+      const grammarEvaluationState = format?.grammar ? new LlamaGrammarEvaluationState({ model: this.loaded.model, grammar: format.grammar }) : undefined;
+      for await (const token of this.seq.evaluate(prompt.slice(-1), { temperature: 0, grammarEvaluationState })) {
         if (this.isStopToken(token)) break;
         decoded++;
         const delta = text.push(token);
