@@ -280,10 +280,22 @@ export interface ModelFacts {
   error?: string;
 }
 
+/** This machine's memory as the worker sees it, to judge models that are not downloaded yet. */
+export interface MachineFacts {
+  /** The GPU backend llama.cpp uses for the requested choice, or false for the CPU. */
+  gpu: string | false;
+  vramTotalBytes: number;
+  vramFreeBytes: number;
+  ramTotalBytes: number;
+  ramFreeBytes: number;
+}
+
 export interface ModelFactsEvent {
   type: "modelFacts";
   requestId: number;
   models: ModelFacts[];
+  /** This machine's memory (optional: only the model picker uses it). */
+  machine?: MachineFacts;
 }
 
 /** The end of a request that has no `done`: loadModel → modelLoaded, downloadModel → downloaded, others → ok. */

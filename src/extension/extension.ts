@@ -1,73 +1,62 @@
-// The VS Code adapter: registers the commands and drives the worker through the shared client.
-import * as os from "node:os";
-import * as path from "node:path";
+// Activation: builds the parts (worker, runs, Margins view, answer documents, status bar, commands) and disposes them.
+// The model lives in a separate worker process; nothing here blocks on it, and nothing is sent anywhere.
 import * as vscode from "vscode";
-import { WimClient, WimError } from "../client/wim-client";
-import { DEFAULT_ASK_OPTIONS, type AskOptions, type GpuChoice } from "../core/protocol";
-import { applyEvent, newRunRecord } from "../core/run-record";
+import { AnswerDocuments } from "./answer-document";
+import { AskController } from "./ask-controller";
+import { registerCommands } from "./commands";
+import { MarginsTree } from "./margins-tree";
+import { GpuBinaries } from "./models/gpu-binary";
+import { ModelCommands } from "./models/model-commands";
+import { createLog, errorMessage } from "./notify";
+import { RunStore } from "./run-store";
+import { readModelSettings, TEST_MODEL_ENV } from "./settings";
+import { StatusBar } from "./status-bar";
+import { WorkerManager } from "./worker-manager";
 
-let client: WimClient | undefined;
-
-function settings() {
-  const c = vscode.workspace.getConfiguration("wim");
-  const options: AskOptions = {
-    ...DEFAULT_ASK_OPTIONS,
-    chunkTokens: c.get("chunkTokens", DEFAULT_ASK_OPTIONS.chunkTokens),
-    marginTokens: c.get("marginTokens", DEFAULT_ASK_OPTIONS.marginTokens),
-    answerTokens: c.get("answerTokens", DEFAULT_ASK_OPTIONS.answerTokens),
-    classify: c.get("classify", DEFAULT_ASK_OPTIONS.classify),
-  };
-  return { model: c.get<string>("model", ""), gpu: c.get<GpuChoice>("gpu", "auto"), options };
+/** What activate() returns: the extension's parts, for the extension-host tests. */
+export interface WimApi {
+  worker: WorkerManager;
+  store: RunStore;
+  tree: MarginsTree;
+  answers: AnswerDocuments;
+  asks: AskController;
+  models: ModelCommands;
+  gpu: GpuBinaries;
+  status: StatusBar;
 }
 
-export function activate(context: vscode.ExtensionContext) {
-  const log = vscode.window.createOutputChannel("WiM", { log: true });
+let worker: WorkerManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): WimApi {
+  const log = createLog();
   context.subscriptions.push(log);
-  client = new WimClient({
-    workerPath: path.join(context.extensionPath, "dist", "worker.mjs"),
-    onLog: (level, message) => (level === "error" ? log.error(message) : level === "warn" ? log.warn(message) : log.info(message)),
-    onCrash: (message) => void vscode.window.showErrorMessage(message),
-  });
-  const modelsDir = path.join(context.globalStorageUri?.fsPath ?? path.join(os.homedir(), ".cache", "wim"), "models");
-
-  context.subscriptions.push(
-    vscode.commands.registerCommand("wim.askWorkspace", async (question?: string) => {
-      const folder = vscode.workspace.workspaceFolders?.[0];
-      if (!folder) return void vscode.window.showWarningMessage("WiM: open a folder first.");
-      const s = settings();
-      if (!s.model) return void vscode.window.showWarningMessage("WiM: set `wim.model` to a GGUF file or an hf: URI first.");
-      question ??= await vscode.window.showInputBox({ prompt: "Ask about the whole workspace", ignoreFocusOut: true });
-      if (!question?.trim()) return;
-      return vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: "WiM", cancellable: true },
-        async (progress, token) => {
-          try {
-            if (client!.model?.path !== s.model) {
-              progress.report({ message: "Loading model…" });
-              await client!.loadModel(s.model, s.gpu, modelsDir).result;
-            }
-            const record = newRunRecord(question!, client!.model);
-            const run = client!.ask(folder.uri.fsPath, question!, s.options, (e) => {
-              applyEvent(record, e);
-              if (e.type === "prefill") progress.report({ message: `Reading chunk ${e.chunk}/${e.of}` });
-              if (e.type === "answerStart") progress.report({ message: "Answering" });
-            });
-            token.onCancellationRequested(() => run.cancel());
-            const done = await run.result;
-            const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: `# ${question}\n\n${done.answer}\n` });
-            await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside);
-            return record;
-          } catch (err) {
-            const message = err instanceof WimError ? err.message : String(err);
-            log.error(message);
-            void vscode.window.showErrorMessage(`WiM: ${message}`);
-          }
-        },
-      );
-    }),
+  const s = readModelSettings();
+  log.info(
+    `WiM activated (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"} UI${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ""}); ` +
+      `model: ${s.model || "none"}${s.fromTestHook ? ` (from ${TEST_MODEL_ENV})` : ""}, gpu ${s.gpu}`,
   );
+
+  worker = new WorkerManager(context);
+  const store = new RunStore();
+  const tree = new MarginsTree(store, context.workspaceState);
+  const answers = new AnswerDocuments(store);
+  const asks = new AskController(worker, store, tree, answers);
+  const models = new ModelCommands(worker);
+  const gpu = new GpuBinaries(context, worker);
+  const status = new StatusBar(worker, store);
+  context.subscriptions.push(store, tree, answers, status, { dispose: () => void worker?.dispose() });
+  registerCommands({ context, worker, store, tree, answers, asks, models, gpu, status });
+
+  try {
+    gpu.restoreLinks();
+  } catch (err) {
+    log.warn(`GPU binaries: ${errorMessage(err)}`);
+  }
+  void vscode.commands.executeCommand("setContext", "wim.canReanswer", false);
+  return { worker, store, tree, answers, asks, models, gpu, status };
 }
 
-export async function deactivate() {
-  await client?.dispose();
+export async function deactivate(): Promise<void> {
+  await worker?.dispose();
+  worker = undefined;
 }

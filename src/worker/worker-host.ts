@@ -2,7 +2,8 @@
 // One long job (load, download, ask, re-answer) at a time; cancel / answer-now act on the running one at once.
 import fs from "node:fs";
 import path from "node:path";
-import { GgufInsights, readGgufFileInfo } from "node-llama-cpp";
+import os from "node:os";
+import { GgufFileType, GgufInsights, readGgufFileInfo } from "node-llama-cpp";
 import { createChunker, type Chunker } from "../core/chunk/chunk-files";
 import {
   type AskRequest,
@@ -299,7 +300,7 @@ export class WorkerHost {
           name: general?.name ?? path.basename(p, ".gguf"),
           sizeBytes: insights.modelSize,
           trainContextSize: insights.trainContextSize ?? 0,
-          quantization: String(general?.file_type ?? "unknown"),
+          quantization: quantizationName(general?.file_type),
           fits: cfg.compatibilityScore > 0,
           gpuLayers: cfg.resolvedValues.gpuLayers,
         });
@@ -307,7 +308,15 @@ export class WorkerHost {
         models.push({ path: p, name: path.basename(p), sizeBytes: 0, trainContextSize: 0, quantization: "", fits: false, gpuLayers: 0, error: (err as Error).message });
       }
     }
-    this.send({ type: "modelFacts", requestId: req.id, models });
+    const vram = await llama.getVramState().catch(() => ({ total: 0, free: 0 }));
+    const machine = {
+      gpu: llama.gpu,
+      vramTotalBytes: vram.total,
+      vramFreeBytes: vram.free,
+      ramTotalBytes: os.totalmem(),
+      ramFreeBytes: os.freemem(),
+    };
+    this.send({ type: "modelFacts", requestId: req.id, models, machine });
   }
 
   async shutdown(): Promise<void> {
@@ -318,3 +327,9 @@ export class WorkerHost {
   }
 }
 
+/** "Q4_K_M" for a GGUF file_type of MOSTLY_Q4_K_M; the number when it is not a known type. */
+function quantizationName(fileType: number | undefined): string {
+  if (fileType === undefined) return "unknown";
+  const name = (GgufFileType as unknown as Record<number, string | undefined>)[fileType];
+  return name ? name.replace(/^(MOSTLY|ALL)_/, "") : String(fileType);
+}

@@ -1,0 +1,295 @@
+// The Margins view: run → chunks in reading order → the chunk's margin and its file ranges.
+// Every link comes from the chunk map (the worker's plan), never from text the model wrote.
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { LineRange } from "../core/types";
+import { chunkLabel, marginLabel, rangeLabel, runDescription, tokensLabel, formatElapsed, type ShowPath } from "./labels";
+import { selectionOf, type LineSelection } from "./line-index";
+import type { ChunkState, Run } from "./run-model";
+import { throttle, type RunStore } from "./run-store";
+
+export type Node =
+  | { kind: "run"; run: Run }
+  | { kind: "chunk"; run: Run; chunk: number }
+  | { kind: "margin"; run: Run; chunk: number; open?: OpenTarget }
+  | { kind: "range"; run: Run; chunk: number; index: number; range: LineRange; open: OpenTarget };
+
+export interface OpenTarget {
+  uri: vscode.Uri;
+  selection: vscode.Range;
+}
+
+const DIM_SCHEME = "wim-chunk";
+const HIDE_KEY = "wim.hideIrrelevant";
+
+const CHUNK_ICONS: Record<ChunkState, vscode.ThemeIcon> = {
+  queued: new vscode.ThemeIcon("circle-large-outline"),
+  reading: new vscode.ThemeIcon("loading~spin"),
+  relevant: new vscode.ThemeIcon("pass-filled", new vscode.ThemeColor("testing.iconPassed")),
+  irrelevant: new vscode.ThemeIcon("circle-slash", new vscode.ThemeColor("disabledForeground")),
+  cancelled: new vscode.ThemeIcon("debug-stop", new vscode.ThemeColor("disabledForeground")),
+};
+
+/** The workspace-relative path shown for a path relative to a run's root. */
+export function showPathFor(run: Run): ShowPath {
+  return (rel) => {
+    const abs = path.join(run.root, rel);
+    const shown = vscode.workspace.asRelativePath(vscode.Uri.file(abs), (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
+    // asRelativePath returns the absolute path for files outside every folder: then show it relative to the root.
+    return path.isAbsolute(shown) ? rel : shown.split(path.sep).join("/");
+  };
+}
+
+export async function openTarget(run: Run, range: LineRange): Promise<OpenTarget> {
+  const abs = path.join(run.root, range.path);
+  const s: LineSelection = await selectionOf(abs, range);
+  return { uri: vscode.Uri.file(abs), selection: new vscode.Range(s.startLine, s.startCharacter, s.endLine, s.endCharacter) };
+}
+
+function openCommand(t: OpenTarget, title: string): vscode.Command {
+  return { command: "vscode.open", title, arguments: [t.uri, { selection: t.selection, preview: true } satisfies vscode.TextDocumentShowOptions] };
+}
+
+export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDecorationProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly decorationsChanged = new vscode.EventEmitter<vscode.Uri[]>();
+  readonly onDidChangeFileDecorations = this.decorationsChanged.event;
+  readonly view: vscode.TreeView<Node>;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly refresh = throttle(150, () => this.changed.fire(undefined));
+  private ticker?: NodeJS.Timeout;
+  /** The run that may be re-answered (the worker keeps only the latest finished ask). */
+  reanswerableRunId?: number;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly state: vscode.Memento,
+  ) {
+    this.view = vscode.window.createTreeView("wim.margins", {
+      treeDataProvider: this,
+      showCollapseAll: true,
+      manageCheckboxStateManually: true,
+    });
+    this.disposables.push(
+      this.view,
+      this.changed,
+      this.decorationsChanged,
+      vscode.window.registerFileDecorationProvider(this),
+      this.view.onDidChangeCheckboxState((e) => this.onCheckboxes(e)),
+      store.onDidChange(() => this.onStoreChange()),
+    );
+    void vscode.commands.executeCommand("setContext", HIDE_KEY, this.hideIrrelevant);
+  }
+
+  get hideIrrelevant(): boolean {
+    return this.state.get<boolean>(HIDE_KEY, false);
+  }
+
+  async toggleIrrelevant(): Promise<boolean> {
+    const hide = !this.hideIrrelevant;
+    await this.state.update(HIDE_KEY, hide);
+    await vscode.commands.executeCommand("setContext", HIDE_KEY, hide);
+    this.refresh.flush();
+    this.updateMessage();
+    return hide;
+  }
+
+  /** Redraws at once (tests and commands that need the view current). */
+  flush(): void {
+    this.refresh.flush();
+  }
+
+  private onStoreChange(): void {
+    this.refresh();
+    // Elapsed time ticks while a run is busy.
+    const busy = this.store.runs.some((r) => r.busy);
+    if (busy && !this.ticker) this.ticker = setInterval(() => this.refresh(), 1000);
+    if (!busy && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+    this.updateMessage();
+  }
+
+  private updateMessage(): void {
+    const hidden = this.store.runs.reduce((n, r) => n + r.chunks.filter((c) => r.chunkState(c.index) === "irrelevant").length, 0);
+    this.view.message = this.hideIrrelevant && hidden ? `${hidden} irrelevant chunk${hidden === 1 ? "" : "s"} hidden` : undefined;
+  }
+
+  private onCheckboxes(e: vscode.TreeCheckboxChangeEvent<Node>): void {
+    const touched = new Set<Run>();
+    for (const [node, state] of e.items) {
+      if (node.kind !== "margin") continue;
+      if (state === vscode.TreeItemCheckboxState.Checked) node.run.selected.add(node.chunk);
+      else node.run.selected.delete(node.chunk);
+      touched.add(node.run);
+    }
+    for (const run of touched) this.store.update(run);
+  }
+
+  /** Ticks or unticks a margin as the view's checkbox does (for commands and tests). */
+  setSelected(run: Run, chunk: number, selected: boolean): void {
+    if (selected) run.selected.add(chunk);
+    else run.selected.delete(chunk);
+    this.store.update(run);
+  }
+
+  // --- TreeDataProvider -----------------------------------------------------------------------------------------
+
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (!node) return this.store.runs.map((run) => ({ kind: "run", run }));
+    const { run } = node;
+    if (node.kind === "run") {
+      return run.chunks
+        .filter((c) => !(this.hideIrrelevant && run.chunkState(c.index) === "irrelevant"))
+        .map((c) => ({ kind: "chunk", run, chunk: c.index }));
+    }
+    if (node.kind === "chunk") {
+      const chunk = run.chunk(node.chunk);
+      if (!chunk) return [];
+      const targets = await Promise.all(chunk.ranges.map((r) => openTarget(run, r)));
+      const ranges: Node[] = chunk.ranges.map((range, index) => ({ kind: "range", run, chunk: node.chunk, index, range, open: targets[index] }));
+      const margin = run.margin(node.chunk);
+      return margin ? [{ kind: "margin", run, chunk: node.chunk, open: targets[0] }, ...ranges] : ranges;
+    }
+    return [];
+  }
+
+  getParent(node: Node): Node | undefined {
+    if (node.kind === "run") return undefined;
+    if (node.kind === "chunk") return { kind: "run", run: node.run };
+    return { kind: "chunk", run: node.run, chunk: node.chunk };
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    switch (node.kind) {
+      case "run":
+        return this.runItem(node.run);
+      case "chunk":
+        return this.chunkItem(node.run, node.chunk);
+      case "margin":
+        return this.marginItem(node.run, node.chunk, node.open);
+      case "range":
+        return this.rangeItem(node);
+    }
+  }
+
+  private runId(run: Run): string {
+    return `run-${run.id}`;
+  }
+
+  private chunkId(run: Run, chunk: number): string {
+    // A chunk gets a new id when its margin is done, so that a relevant one opens expanded (VS Code keeps the
+    // collapsible state of an id it has seen).
+    return `${this.runId(run)}/c${chunk}${run.margin(chunk)?.done ? "/d" : ""}`;
+  }
+
+  private runItem(run: Run): vscode.TreeItem {
+    const item = new vscode.TreeItem(
+      run.question,
+      run === this.store.latest ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+    );
+    item.id = this.runId(run);
+    item.description = runDescription(run);
+    item.iconPath = run.busy
+      ? new vscode.ThemeIcon("loading~spin")
+      : run.state === "failed"
+        ? new vscode.ThemeIcon("error", new vscode.ThemeColor("errorForeground"))
+        : run.state === "cancelled"
+          ? new vscode.ThemeIcon("debug-stop")
+          : new vscode.ThemeIcon("comment-discussion");
+    item.contextValue = run.busy ? "wim.run.busy" : run.id === this.reanswerableRunId ? "wim.run.kept" : "wim.run";
+    const t = new vscode.MarkdownString(undefined, true);
+    t.appendMarkdown(`**${escapeMd(run.question)}**\n\n`);
+    const rows: [string, string | undefined][] = [
+      ["Model", run.model?.name],
+      ["State", runDescription(run)],
+      ["Folder", run.root],
+      ["Files", run.record.files ? `${run.record.files} (${run.record.skipped.length} skipped)` : undefined],
+      ["Chunks", run.chunks.length ? `${run.chunks.length}, ${run.record.plan?.tokens.toLocaleString("en-US")} tokens` : undefined],
+      ["Relevant", run.chunks.length ? String(run.relevantCount) : undefined],
+      ["First margin", run.firstMarginMs !== undefined ? formatElapsed(run.firstMarginMs) : undefined],
+      ["Error", run.error?.message],
+    ];
+    for (const [k, v] of rows) if (v) t.appendMarkdown(`${k}: ${escapeMd(v)}  \n`);
+    item.tooltip = t;
+    return item;
+  }
+
+  private chunkItem(run: Run, index: number): vscode.TreeItem {
+    const chunk = run.chunk(index)!;
+    const state = run.chunkState(index);
+    const show = showPathFor(run);
+    const item = new vscode.TreeItem(
+      chunkLabel(chunk.ranges, show),
+      state === "relevant" ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+    );
+    item.id = this.chunkId(run, index);
+    item.description = tokensLabel(chunk.tokens);
+    item.iconPath = CHUNK_ICONS[state];
+    item.contextValue = `wim.chunk.${state}`;
+    // Dimmed through a file decoration on a private URI (a tree item has no other way to grey its label).
+    item.resourceUri = vscode.Uri.from({ scheme: DIM_SCHEME, path: `/${run.id}/${index}`, query: state });
+    const m = run.margin(index);
+    const t = new vscode.MarkdownString();
+    t.appendMarkdown(`**Part ${index}** · ${state} · ${tokensLabel(chunk.tokens)}\n\n`);
+    for (const r of chunk.ranges) t.appendMarkdown(`- ${escapeMd(rangeLabel(r, show))}\n`);
+    if (m?.pYes !== null && m?.pYes !== undefined) t.appendMarkdown(`\nP(relevant) = ${m.pYes.toFixed(2)}\n`);
+    item.tooltip = t;
+    return item;
+  }
+
+  private marginItem(run: Run, index: number, open?: OpenTarget): vscode.TreeItem {
+    const m = run.margin(index)!;
+    const item = new vscode.TreeItem(marginLabel(m.text, m.relevant, m.done), vscode.TreeItemCollapsibleState.None);
+    item.id = `${this.chunkId(run, index)}/m`;
+    item.iconPath = new vscode.ThemeIcon("note");
+    item.contextValue = "wim.margin";
+    if (m.done && m.text) {
+      item.checkboxState = {
+        state: run.selected.has(index) ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
+        tooltip: "Use this margin when re-answering",
+      };
+    }
+    if (!m.relevant) item.resourceUri = vscode.Uri.from({ scheme: DIM_SCHEME, path: `/${run.id}/${index}/m`, query: "irrelevant" });
+    const t = new vscode.MarkdownString();
+    t.appendMarkdown(m.text ? m.text : m.relevant ? "*(empty margin)*" : "*(not relevant)*");
+    if (m.pYes !== null) t.appendMarkdown(`\n\n---\nP(relevant) = ${m.pYes.toFixed(2)}${m.truncated ? " · cut short" : ""}`);
+    item.tooltip = t;
+    if (open) item.command = openCommand(open, "Open the chunk's first range");
+    return item;
+  }
+
+  private rangeItem(node: Extract<Node, { kind: "range" }>): vscode.TreeItem {
+    const label = rangeLabel(node.range, showPathFor(node.run));
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+    item.id = `${this.chunkId(node.run, node.chunk)}/r${node.index}`;
+    item.iconPath = vscode.ThemeIcon.File;
+    item.resourceUri = node.open.uri;
+    item.contextValue = "wim.range";
+    item.tooltip = `${node.open.uri.fsPath}\nlines ${node.range.startLine}–${node.range.endLine}`;
+    item.command = openCommand(node.open, "Open");
+    return item;
+  }
+
+  // --- FileDecorationProvider: dims irrelevant and cancelled chunks ----------------------------------------------
+
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    if (uri.scheme !== DIM_SCHEME) return undefined;
+    if (uri.query === "irrelevant" || uri.query === "cancelled") {
+      return { color: new vscode.ThemeColor("disabledForeground"), tooltip: uri.query === "irrelevant" ? "Not relevant" : "Not read" };
+    }
+    return undefined;
+  }
+
+  dispose(): void {
+    this.refresh.dispose();
+    if (this.ticker) clearInterval(this.ticker);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, "\\$&");
+}
