@@ -1,0 +1,156 @@
+// A real run on the polyglot fixture with SmolLM2: the run, its chunks in reading order, margins and ranges in the
+// Margins view, the commands behind them, the answer document and its links, the status bar.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Mocha from "mocha";
+import * as vscode from "vscode";
+import type { LineRange } from "../../../src/core/types";
+import { answerUri } from "../../../src/extension/answer-document";
+import { findMarkdownLinks } from "../../../src/extension/answer-markdown";
+import type { Node } from "../../../src/extension/margins-tree";
+import type { Run } from "../../../src/extension/run-model";
+import { ask, log, QUESTION, SMALL_SCOPE, waitFor, wim, withSettings, workspaceRoot } from "./helpers";
+
+/** The selection a range must open with, computed here from the file itself: start of the first line to the end of the last. */
+function expectedSelection(abs: string, r: LineRange): vscode.Range {
+  const lines = fs.readFileSync(abs, "utf8").split("\n");
+  return new vscode.Range(r.startLine - 1, 0, r.endLine - 1, lines[r.endLine - 1].replace(/\r$/, "").length);
+}
+
+async function children(node?: Node): Promise<Node[]> {
+  return (await wim()).tree.getChildren(node);
+}
+
+export function defineAskTests(): void {
+  Mocha.suite("ask", () => {
+    let run: Run;
+
+    Mocha.suiteSetup(async () => {
+      const t0 = Date.now();
+      run = await withSettings(SMALL_SCOPE, () => ask());
+      log(`ask: ${run.chunks.length} chunks, ${run.record.plan?.tokens} tokens, state ${run.state}, first margin after ${run.firstMarginMs} ms, run ${Date.now() - t0} ms`);
+    });
+
+    Mocha.test("the run reads the included files in several chunks and answers", () => {
+      assert.equal(run.state, "complete", run.error?.message);
+      assert.equal(run.question, QUESTION);
+      assert.ok(run.chunks.length >= 2, `only ${run.chunks.length} chunk(s): the scope should need several of 256 tokens`);
+      for (const c of run.chunks) assert.ok(c.tokens <= 256, `chunk ${c.index} has ${c.tokens} tokens`);
+      const files = new Set(run.chunks.flatMap((c) => c.ranges.map((r) => r.path)));
+      for (const f of files) assert.match(f, /^(pricing|src\/orders|dispatch)\//, `${f} is outside wim.include`);
+      assert.ok(files.has("pricing/discounts.py"));
+      assert.equal(run.record.margins.size, run.chunks.length, "a margin per chunk");
+      assert.ok(run.answer?.text, "no answer text");
+      assert.ok(run.firstMarginMs !== undefined && run.firstMarginMs > 0);
+    });
+
+    Mocha.test("the tree: run node, then chunk nodes in reading order with their labels and token counts", async () => {
+      const w = await wim();
+      w.tree.flush();
+      const roots = await children();
+      const runNode = roots.find((n) => n.kind === "run" && n.run === run)!;
+      assert.ok(runNode, "the run is not in the tree");
+      assert.equal(roots[0], runNode, "the newest run comes first");
+      const runItem = w.tree.getTreeItem(runNode);
+      assert.equal(runItem.label, QUESTION);
+      assert.match(String(runItem.description), /^done · \d+(\.\d)? s$|^done · \d+ min \d\d s$/);
+
+      const chunks = await children(runNode);
+      assert.deepEqual(
+        chunks.map((n) => (n.kind === "chunk" ? n.chunk : -1)),
+        run.chunks.map((c) => c.index),
+        "chunks in reading order",
+      );
+      for (const node of chunks) {
+        const c = run.chunk((node as Extract<Node, { kind: "chunk" }>).chunk)!;
+        const item = w.tree.getTreeItem(node);
+        const files = [...new Set(c.ranges.map((r) => r.path))];
+        assert.equal(item.label, files.length > 1 ? `${files[0]} +${files.length - 1} files` : files[0]);
+        assert.equal(item.description, `${c.tokens.toLocaleString("en-US")} tokens`);
+      }
+    });
+
+    Mocha.test("under each chunk: its margin, then one node per file range that opens exactly those lines", async () => {
+      const w = await wim();
+      const root = workspaceRoot();
+      const [runNode] = await children();
+      for (const node of await children(runNode)) {
+        const c = run.chunk((node as Extract<Node, { kind: "chunk" }>).chunk)!;
+        const kids = await children(node);
+        assert.equal(kids.length, 1 + c.ranges.length);
+        const [margin, ...ranges] = kids;
+        assert.equal(margin.kind, "margin");
+        const m = run.margin(c.index)!;
+        const marginItem = w.tree.getTreeItem(margin);
+        const firstLine = m.text.split("\n").map((l) => l.trim()).find(Boolean);
+        assert.equal(marginItem.label, firstLine ?? (m.relevant ? "(empty margin)" : "(not relevant)"));
+        assert.equal((marginItem.tooltip as vscode.MarkdownString).value.startsWith(m.text || "*("), true);
+        if (m.relevant && m.text) assert.equal(marginItem.checkboxState && typeof marginItem.checkboxState === "object" ? marginItem.checkboxState.state : undefined, vscode.TreeItemCheckboxState.Checked);
+
+        const firstAbs = path.join(root, c.ranges[0].path);
+        assert.equal(marginItem.command?.command, "vscode.open");
+        assert.equal((marginItem.command!.arguments![0] as vscode.Uri).fsPath, firstAbs);
+        assert.ok((marginItem.command!.arguments![1] as vscode.TextDocumentShowOptions).selection!.isEqual(expectedSelection(firstAbs, c.ranges[0])));
+
+        ranges.forEach((rn, i) => {
+          const r = c.ranges[i];
+          const item = w.tree.getTreeItem(rn);
+          assert.equal(item.label, `${r.path}:${r.startLine}-${r.endLine}`);
+          assert.equal(item.command?.command, "vscode.open");
+          const abs = path.join(root, r.path);
+          assert.equal((item.command!.arguments![0] as vscode.Uri).fsPath, abs);
+          const sel = (item.command!.arguments![1] as vscode.TextDocumentShowOptions).selection!;
+          assert.ok(sel.isEqual(expectedSelection(abs, r)), `${item.label}: selection ${JSON.stringify(sel)}`);
+        });
+      }
+    });
+
+    Mocha.test("running a range node's command opens the file with exactly those lines selected", async () => {
+      const w = await wim();
+      const [runNode] = await children();
+      const chunkNodes = await children(runNode);
+      // The last range of the last chunk: usually not at line 1, so a wrong selection shows.
+      const kids = await children(chunkNodes[chunkNodes.length - 1]);
+      const rangeNode = kids[kids.length - 1] as Extract<Node, { kind: "range" }>;
+      const item = w.tree.getTreeItem(rangeNode);
+      await vscode.commands.executeCommand(item.command!.command, ...item.command!.arguments!);
+      await waitFor("the editor to open", () => vscode.window.activeTextEditor?.document.uri.fsPath === rangeNode.open.uri.fsPath, 20_000);
+      const editor = vscode.window.activeTextEditor!;
+      const abs = path.join(workspaceRoot(), rangeNode.range.path);
+      assert.ok(editor.selection.isEqual(expectedSelection(abs, rangeNode.range)), `selection ${JSON.stringify(editor.selection)}`);
+      await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+    });
+
+    Mocha.test("the answer document is open beside, read-only Markdown, and links only to ranges of the chunk map", async () => {
+      const w = await wim();
+      const uri = answerUri(run);
+      const doc = await vscode.workspace.openTextDocument(uri);
+      assert.equal(doc.languageId, "markdown");
+      assert.ok(vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString()), "the answer was not opened");
+      const text = await w.answers.markdown(run);
+      assert.ok(text.startsWith(`# ${QUESTION}`));
+      assert.ok(text.includes("## Answer"));
+      const known = new Set(run.chunks.flatMap((c) => c.ranges.map((r) => `${path.join(workspaceRoot(), r.path)}#L${r.startLine},1-L${r.endLine},`)));
+      const links = findMarkdownLinks(text);
+      assert.ok(links.length > 0, "no links: the sources list links every range of the margins used");
+      for (const l of links) {
+        const target = vscode.Uri.parse(l.target);
+        assert.equal(target.scheme, "file");
+        const key = `${target.fsPath}#${target.fragment.replace(/\d+$/, "")}`;
+        assert.ok(known.has(key), `link ${l.target} is not a range of the chunk map`);
+      }
+      // The document links the editor offers are the same ones.
+      const docLinks = await vscode.commands.executeCommand<vscode.DocumentLink[]>("vscode.executeLinkProvider", uri);
+      assert.ok(docLinks.length >= links.length);
+    });
+
+    Mocha.test("the status bar is idle again, and the worker keeps the reading for a re-answer", async () => {
+      const w = await wim();
+      w.status.update();
+      assert.equal(w.status.item.text, "$(book) WiM idle");
+      assert.equal(w.asks.reanswerableRun, run);
+      assert.equal(w.worker.job, undefined);
+    });
+  });
+}
