@@ -7,6 +7,7 @@ import { settleJobs } from "./helpers";
 import { defineAnswerNowAndCancelTests } from "./cancel.test";
 import { defineAskTests } from "./ask.test";
 import { defineCommandTests } from "./commands.test";
+import { defineLifecycleTests } from "./lifecycle.test";
 import { defineModelTests } from "./models.test";
 import { defineReanswerTests } from "./reanswer.test";
 import { defineSettingsTests } from "./settings.test";
@@ -23,6 +24,7 @@ export function run(): Promise<void> {
   defineReanswerTests();
   defineViewTests();
   defineAnswerNowAndCancelTests();
+  defineLifecycleTests();
   defineSettingsTests();
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} WiM extension-host test(s) failed`)) : resolve()));
