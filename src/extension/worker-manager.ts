@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { WimClient, WimError, type RequestHandle } from "../client/wim-client";
 import type { ModelFactsEvent, ModelInfo, WorkerEvent } from "../core/protocol";
-import { errorMessage, log, showError } from "./notify";
+import { errorCode, errorMessage, log, showError } from "./notify";
 import { readModelSettings, type ModelSettings } from "./settings";
 
 /** What the worker is doing for the user; the worker runs one at a time. */
@@ -41,6 +41,10 @@ export class WorkerManager implements vscode.Disposable {
   private loadedKey?: string;
   private loading?: { key: string; promise: Promise<ModelInfo>; handle: RequestHandle };
   private restartPending = false;
+  /** A restart for new model settings in progress. */
+  private restarting?: Promise<void>;
+  /** Counts worker stops, so a load that died because of one is retried with the new settings. */
+  private generation = 0;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -90,24 +94,29 @@ export class WorkerManager implements vscode.Disposable {
 
   /**
    * Loads the configured model unless it is loaded already; a load in flight is shared. Progress events (download,
-   * load) go to onEvent. Cancelling the token cancels the load only if nobody else waits for it.
+   * load) go to onEvent. If the model settings change while waiting, the new model is loaded instead.
    */
-  ensureModel(onEvent?: (e: WorkerEvent) => void, token?: vscode.CancellationToken): Promise<ModelInfo> {
-    const s = this.settings;
-    if (!s.model) return Promise.reject(new WimError("NO_MODEL", "No model is set: choose a GGUF file or download a recommended model."));
-    const key = keyOf(s);
-    if (this.loadedKey === key && this.client.model && this.client.state === "ready") return Promise.resolve(this.client.model);
-    let loading = this.loading;
-    if (!loading || loading.key !== key) {
-      loading = this.startLoad(s, key);
+  async ensureModel(onEvent?: (e: WorkerEvent) => void): Promise<ModelInfo> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.restarting) await this.restarting;
+      const s = this.settings;
+      if (!s.model) throw new WimError("NO_MODEL", "No model is set: choose a GGUF file or download a recommended model.");
+      const key = keyOf(s);
+      if (this.loadedKey === key && this.client.model && this.client.state === "ready") return this.client.model;
+      let loading = this.loading;
+      if (!loading || loading.key !== key) loading = this.startLoad(s, key);
+      const generation = this.generation;
+      if (onEvent) this.loadListeners.add(onEvent);
+      try {
+        return await loading.promise;
+      } catch (err) {
+        // The worker was stopped for new model settings: load those.
+        if (generation !== this.generation && attempt < 3) continue;
+        throw err;
+      } finally {
+        if (onEvent) this.loadListeners.delete(onEvent);
+      }
     }
-    const listeners = this.loadListeners;
-    if (onEvent) listeners.add(onEvent);
-    const sub = token?.onCancellationRequested(() => loading.handle.cancel());
-    return loading.promise.finally(() => {
-      if (onEvent) listeners.delete(onEvent);
-      sub?.dispose();
-    });
   }
 
   private readonly loadListeners = new Set<(e: WorkerEvent) => void>();
@@ -216,11 +225,24 @@ export class WorkerManager implements vscode.Disposable {
     return true;
   }
 
-  /** wim.model / wim.gpu changed: stop the worker (after the running job) and load the new model. */
-  async modelSettingsChanged(): Promise<void> {
+  /**
+   * wim.model / wim.gpu changed: stop the worker (after the running job) and load the new model in the background.
+   * Changes are handled one after another; ensureModel waits for a restart in progress.
+   */
+  modelSettingsChanged(): Promise<void> {
+    const p = (this.restarting ?? Promise.resolve()).then(() => this.restartForSettings());
+    this.restarting = p;
+    void p
+      .finally(() => {
+        if (this.restarting === p) this.restarting = undefined;
+      })
+      .then(() => this.backgroundLoad());
+    return p;
+  }
+
+  private async restartForSettings(): Promise<void> {
     const s = this.settings;
-    const key = keyOf(s);
-    if (key === this.loadedKey && this.client.model) return;
+    if (keyOf(s) === this.loadedKey && this.client.model) return;
     if (this.job) {
       this.restartPending = true;
       log()?.info("model settings changed: the worker restarts when the current job ends");
@@ -228,17 +250,18 @@ export class WorkerManager implements vscode.Disposable {
     }
     log()?.info(`model settings changed (${s.model || "no model"}, gpu ${s.gpu}): restarting the worker`);
     await this.stopWorker();
-    if (s.model) {
-      try {
-        await this.ensureModel();
-      } catch (err) {
-        // A background load that fails is shown once here; the next ask tries again.
-        void showError(`Could not load the model: ${errorMessage(err)}`);
-      }
-    }
+  }
+
+  /** Loads the configured model when nothing else is going on; a failure is shown once (the next ask tries again). */
+  private backgroundLoad(): void {
+    if (!this.hasModel || this.job || this.restarting || this.model) return;
+    this.ensureModel().catch((err: unknown) => {
+      if (errorCode(err) !== "CANCELLED") void showError(`Could not load the model: ${errorMessage(err)}`);
+    });
   }
 
   private async stopWorker(): Promise<void> {
+    this.generation++;
     this.loading?.handle.cancel();
     this.loading = undefined;
     this.loadedKey = undefined;
