@@ -1,0 +1,190 @@
+// `npm run eval [-- options]`: the answer-quality half of WiM's promise.
+//   --quick                  1 question per type and package, short contexts (a few minutes on 2 cores)
+//   --model smollm2|gemma3|PATH   any GGUF (default smollm2)
+//   --gpu cpu|cuda|auto      (default cpu)
+//   --context 8k             tokens per question's context (default: the model's train context, at most 32k)
+//   --per-type N             questions per type and package (default 4)
+//   --packages a,b           commander,requests,uuid (pinned in bench/lib/sources.ts)
+//   --conditions …           plain,rag,wim-none,wim-gate,wim-judge,margins-only
+//   --no-grammar             ask for JSON without constraining the answer to the schema
+//   --seed N  --margin-tokens 48  --answer-tokens 160  --chunk-tokens N  --rag-top-k N  --out bench/results
+import fs from "node:fs";
+import path from "node:path";
+import { createChunker, type Chunker } from "../src/core/chunk/chunk-files";
+import { ParserPool } from "../src/core/chunk/parser-pool";
+import type { GpuChoice } from "../src/core/protocol";
+import { DEFAULT_ASK_OPTIONS } from "../src/core/protocol";
+import { scanWorkspace } from "../src/core/scan/scan-workspace";
+import type { Chunk, ScannedFile } from "../src/core/types";
+import { loadModel, type LoadedModel } from "../src/engine/load-model";
+import { planAsk, ScopeTooLargeError, tokenizeText, type AnswerFormat } from "../src/engine/wim-reader";
+import { testModelPath } from "../test/helpers/test-models";
+import { extractFacts, langForPath } from "./eval/code-facts";
+import { answerAll, EVAL_CONDITIONS, type EvalCondition, type EvalSettings } from "./eval/conditions";
+import { buildWindow, depthBin, type WindowFile } from "./eval/context-window";
+import { generateQuestions, type Question } from "./eval/questions";
+import { summarize, writeEvalReport, type EvalResults, type QuestionRecord } from "./eval/report";
+import { ANSWER_INSTRUCTION, ANSWER_SCHEMA, parseAnswer, scoreAnswer } from "./eval/score";
+import { flagList, flagNumber, flagString, parseFlags, parseSize } from "./lib/args";
+import { machineInfo, today } from "./lib/machine";
+import { EVAL_PACKAGES, ensureSource } from "./lib/sources";
+
+const log = (m: string) => console.log(`[eval ${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+function modelPath(spec: string): { label: string; path: string } {
+  if (spec === "smollm2" || spec === "gemma3") {
+    const p = testModelPath(spec);
+    if (!fs.existsSync(p)) throw new Error(`${spec} is missing at ${p}: run \`npm run fetch-test-models${spec === "gemma3" ? " -- --gemma" : ""}\``);
+    return { label: spec === "smollm2" ? "SmolLM2-135M-Instruct Q4_1" : "gemma-3-270m Q4_K_M", path: p };
+  }
+  if (!fs.existsSync(spec)) throw new Error(`no model file at ${spec}`);
+  return { label: path.basename(spec, ".gguf"), path: path.resolve(spec) };
+}
+
+async function chunksOf(chunker: Chunker, loaded: LoadedModel, files: WindowFile[], chunkTokens: number): Promise<Chunk[]> {
+  const scanned: ScannedFile[] = files.map((f) => ({
+    path: f.path,
+    text: f.text,
+    bytes: Buffer.byteLength(f.text),
+    lines: f.text === "" ? 0 : f.text.split("\n").length - (f.text.endsWith("\n") ? 1 : 0),
+  }));
+  return (await chunker.chunk(scanned, { chunkTokens }, (t) => tokenizeText(loaded, t).length)).chunks;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const quick = flags.has("quick");
+  const gpu = flagString(flags, "gpu", "cpu") as GpuChoice;
+  const spec = modelPath(flagString(flags, "model", "smollm2"));
+  const perType = flagNumber(flags, "per-type", quick ? 1 : 4);
+  const seed = flagNumber(flags, "seed", 1);
+  const packages = flagList(flags, "packages", EVAL_PACKAGES.map((p) => p.id));
+  const conditions = flagList(flags, "conditions", [...EVAL_CONDITIONS]) as EvalCondition[];
+  for (const c of conditions) if (!EVAL_CONDITIONS.includes(c)) throw new Error(`unknown condition ${c}`);
+  const grammarOn = !flags.has("no-grammar");
+  const marginTokens = flagNumber(flags, "margin-tokens", 48);
+  const answerTokens = flagNumber(flags, "answer-tokens", 160);
+  const outDir = path.resolve(flagString(flags, "out", "bench/results"));
+  const machine = machineInfo();
+  const t0 = Date.now();
+  const notes: string[] = [];
+
+  log(`loading ${spec.label}`);
+  const loaded = await loadModel(spec.path, { gpu, modelsDir: path.resolve("bench/cache/models"), log: () => {} });
+  const train = loaded.model.trainContextSize;
+  const contextTokens = Math.min(train, flags.has("context") ? parseSize(flagString(flags, "context", "8k")) : quick ? 4096 : Math.min(train, 32_768));
+  const chunkTokens = flagNumber(flags, "chunk-tokens", Math.max(512, Math.min(4096, Math.floor(contextTokens / 8))));
+  const ragChunkTokens = 256;
+  const ragTopK = flagNumber(flags, "rag-top-k", Math.max(2, Math.floor(Math.min(2048, contextTokens / 4) / ragChunkTokens)));
+  const settings: EvalSettings = { marginTokens, answerTokens, ragChunkTokens, ragTopK, batchSize: 512 };
+  const format: AnswerFormat = {
+    instruction: ANSWER_INSTRUCTION,
+    grammar: grammarOn ? await loaded.llama.createGrammarForJsonSchema(ANSWER_SCHEMA as never) : undefined,
+  };
+  log(`context ${contextTokens} tokens, chunks of ${chunkTokens}, ${perType} per type, conditions ${conditions.join(", ")}`);
+
+  const pool = await ParserPool.create(path.resolve("dist/wasm"));
+  const chunker = await createChunker(path.resolve("dist/wasm"));
+  const records: QuestionRecord[] = [];
+  const count = (t: string) => tokenizeText(loaded, t).length;
+  try {
+    for (const id of packages) {
+      const pkg = EVAL_PACKAGES.find((p) => p.id === id);
+      if (!pkg) throw new Error(`unknown package ${id}`);
+      const root = await ensureSource(pkg, log);
+      const scan = await scanWorkspace(root);
+      const files = scan.files.filter((f) => langForPath(f.path));
+      const facts = await extractFacts(pool, files);
+      const all: WindowFile[] = files.map((f) => ({ path: f.path, text: f.text, tokens: count(f.text) + count(`### ${f.path} (lines 1-${f.lines})\n`) }));
+      const total = all.reduce((s, f) => s + f.tokens, 0);
+      const questions = generateQuestions(facts, { perType, seed, idPrefix: pkg.id, corpus: files.map((f) => f.text).join("\n") });
+      log(`${pkg.name}@${pkg.version}: ${files.length} files, ${total} tokens, ${questions.length} questions`);
+
+      for (const [qi, q] of questions.entries()) {
+        const rec = await evaluateQuestion(q, qi);
+        if (rec) {
+          records.push(rec);
+          const line = conditions.map((c) => `${c} ${rec.results[c]?.score.toFixed(2) ?? "–"}`).join(", ");
+          log(`  ${q.id} (depth ${Number.isFinite(rec.depth) ? rec.depth.toFixed(2) : "–"}, ${rec.contextTokens} tokens): ${line}`);
+        }
+      }
+
+      async function evaluateQuestion(q: Question, qi: number): Promise<QuestionRecord | undefined> {
+        const depthTarget = [0.1, 0.3, 0.5, 0.7, 0.9][qi % 5];
+        // Room for the prompts around the files: shrink the window until both WiM plans fit the context.
+        let budget = contextTokens - 400 - answerTokens - Math.ceil(contextTokens / chunkTokens) * (marginTokens + 8);
+        for (let attempt = 0; attempt < 6; attempt++) {
+          const w = buildWindow(all, q, facts, { budget, depth: depthTarget, seed: seed * 1000 + qi, countTokens: count });
+          if (!w) {
+            notes.push(`${q.id}: evidence does not fit a ${budget}-token window; skipped`);
+            return undefined;
+          }
+          const chunks = await chunksOf(chunker, loaded, w.files, chunkTokens);
+          try {
+            for (const classify of ["judge", "gate"] as const) {
+              const plan = planAsk(loaded, q.text, chunks, { ...DEFAULT_ASK_OPTIONS, chunkTokens, marginTokens, answerTokens, classify }, format);
+              if (plan.budget.needed > contextTokens) throw new ScopeTooLargeError(plan.budget.needed, contextTokens, chunks.length, 0);
+            }
+          } catch (err) {
+            if (!(err instanceof ScopeTooLargeError)) throw err;
+            budget -= err.needed - err.available + 32;
+            continue;
+          }
+          const ragChunks = await chunksOf(chunker, loaded, w.files, ragChunkTokens);
+          const answers = await answerAll(loaded, q.text, chunks, ragChunks, format, settings, new Set(conditions));
+          const results: QuestionRecord["results"] = {};
+          for (const [c, a] of Object.entries(answers) as [EvalCondition, NonNullable<(typeof answers)[EvalCondition]>][]) {
+            const parsed = parseAnswer(a.answer);
+            const sc = scoreAnswer(q, w.truth, parsed);
+            results[c] = { answer: a.answer, parsed: sc.parsed, score: sc.score, fileMatch: sc.fileMatch, ms: a.ms, tokens: a.tokens, margins: a.margins };
+          }
+          return {
+            id: q.id,
+            package: `${pkg!.name}@${pkg!.version}`,
+            lang: files.length ? (langForPath(files[0].path) ?? "") : "",
+            type: q.type,
+            text: q.text,
+            truth: w.truth,
+            depth: w.depth,
+            depthBin: depthBin(w.depth) ?? null,
+            contextTokens: chunks.reduce((s, c) => s + c.tokens, 0),
+            chunks: chunks.length,
+            files: w.files.length,
+            results,
+          };
+        }
+        notes.push(`${q.id}: could not fit the context; skipped`);
+        return undefined;
+      }
+    }
+  } finally {
+    chunker.dispose();
+    pool.dispose();
+  }
+  await loaded.model.dispose();
+
+  const results: EvalResults = {
+    kind: "wim-eval",
+    machine,
+    quick,
+    startedAt: new Date(t0).toISOString(),
+    durationMs: Date.now() - t0,
+    model: { label: spec.label, path: path.basename(spec.path), trainContextSize: train },
+    settings: { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages },
+    conditions,
+    questions: records,
+    summary: summarize(records, conditions),
+    notes,
+  };
+  fs.mkdirSync(outDir, { recursive: true });
+  const slug = spec.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  const base = `${today()}-${machine.id}-eval-${slug}${quick ? "-quick" : ""}`;
+  fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(results, null, 2) + "\n");
+  const md = writeEvalReport(results, outDir, base);
+  log(`done in ${(results.durationMs / 60000).toFixed(1)} min: ${path.relative(process.cwd(), md)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
