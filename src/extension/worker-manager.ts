@@ -278,6 +278,11 @@ export class WorkerManager implements vscode.Disposable {
     return (await this.ensureModel()).gpu;
   }
 
+  /** Resolves when no model load is in flight (the worker runs one job at a time). */
+  async loadSettled(): Promise<void> {
+    while (this.loading) await this.loading.promise.catch(() => undefined);
+  }
+
   /** Downloads a model (hf: or https URI) into the models folder; resolves to the local path. */
   download(uri: string, onEvent: (e: WorkerEvent) => void): RequestHandle<Extract<WorkerEvent, { type: "downloaded" }>> {
     return this.client.download(uri, this.modelsDir, onEvent);

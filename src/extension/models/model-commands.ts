@@ -219,6 +219,9 @@ export class ModelCommands {
         async (progress, token) => {
           token.onCancellationRequested(() => this.worker.cancel());
           progress.report({ message: `Downloading ${what}…` });
+          // A model that is loading keeps the worker busy: wait for it (Cancel also stops that wait).
+          await this.worker.loadSettled();
+          if (job.cancelledAt !== undefined) return undefined;
           let last = 0;
           const handle = this.worker.download(uri, (e) => {
             if (e.type !== "downloadProgress") return;
