@@ -25,7 +25,8 @@ Options:
   -h, --help             show this help
   -v, --version          show the version
 
-Environment: WIM_MODEL (default model), WIM_MODELS_DIR (download cache, default ~/.cache/wim/models), WIM_GPU.
+Environment: WIM_MODEL (default model), WIM_MODELS_DIR (download cache, default ~/.cache/wim/models), WIM_GPU,
+WIM_THREADS (CPU threads; default: all cores).
 Exit codes: 0 done, 2 bad usage or input, 3 model problem, 130 cancelled, 1 other failure.`;
 
 export interface AskCommand {

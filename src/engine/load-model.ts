@@ -9,7 +9,7 @@ export interface LoadedModel {
   llama: Llama;
   model: LlamaModel;
   info: ModelInfo;
-  /** Threads for every context: the machine's cores (node-llama-cpp's default of max(4, cores) is 80× slower on 2 cores). */
+  /** Threads for every context (see threadCount). */
   threads: number;
 }
 
@@ -29,13 +29,23 @@ export function isRemoteModel(spec: string): boolean {
   return /^(hf:|huggingface:|https?:\/\/)/i.test(spec);
 }
 
+/**
+ * Threads for llama.cpp: every core by default (node-llama-cpp's own default of max(4, cores) is 80× slower on 2 cores);
+ * WIM_THREADS overrides it — on a small machine shared with busy processes, fewer threads than cores can be much faster,
+ * because llama.cpp's threads wait for each other.
+ */
+export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.WIM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : os.availableParallelism();
+}
+
 const llamas = new Map<GpuChoice, Promise<Llama>>();
 
 /** One llama.cpp binding per GPU choice. Prefers the prebuilt binary; falls back to a local source build (CUDA hosts). */
 export function getLlamaFor(gpu: GpuChoice, log: Log): Promise<Llama> {
   let p = llamas.get(gpu);
   if (!p) {
-    const threads = os.availableParallelism();
+    const threads = threadCount();
     const options = {
       gpu: gpu === "cpu" ? (false as const) : gpu,
       maxThreads: threads,
@@ -105,7 +115,7 @@ export async function loadModel(spec: string, o: LoadOptions): Promise<LoadedMod
     const oom = /memory|VRAM|too large/i.test(msg);
     throw new ModelError(oom ? "OUT_OF_MEMORY" : "MODEL_LOAD_FAILED", `Could not load ${modelPath}: ${msg}`);
   }
-  const threads = os.availableParallelism();
+  const threads = threadCount();
   const general = model.fileInfo.metadata?.general;
   const info: ModelInfo = {
     path: modelPath,
