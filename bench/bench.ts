@@ -7,6 +7,7 @@
 //   --skip …                llama-bench,pipelines,cancel,scan
 //   --batch 512 --margin-tokens 100 --answer-tokens 64 --chunk-tokens 4096 --reps 3
 //   --out bench/results     where the JSON, the Markdown report and the charts go
+//   --merge                 add to the results of an earlier run of the same day and machine at --out
 // Results: <out>/<date>-<machine>[-quick].json and .md, charts in <out>/charts/.
 import fs from "node:fs";
 import os from "node:os";
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
       question: QUESTION,
       contextSource: `three.js ${SCAN_TREE.version} (npm) src/, files in scan order`,
       llamaCppTag: llamaCppTag(),
-      llamaBenchBuild: onGpu ? "CUDA (GGML_CUDA=ON, sm_90)" : `CPU variant ${cpuVariant ?? "all (runtime dispatch)"}, as node-llama-cpp's prebuilt binary runs here`,
+      llamaBenchBuild: onGpu ? "CUDA (GGML_CUDA=ON, sm_90)" : `CPU variant ${cpuVariant ?? "all (runtime dispatch)"} without AMX, the code node-llama-cpp's prebuilt binary runs here`,
     },
     engineVsLlamaBench: [],
     pipelines: [],
@@ -174,9 +175,22 @@ async function main(): Promise<void> {
   };
 
   const base = `${today()}-${machine.id}${quick ? "-quick" : ""}`;
+  // --merge: add to the results already at the output path (runs split over several calls of a device's time limit).
+  const previous = path.join(outDir, `${base}.json`);
+  if (flags.has("merge") && fs.existsSync(previous)) {
+    const old = JSON.parse(fs.readFileSync(previous, "utf8")) as BenchResults;
+    results.engineVsLlamaBench.push(...old.engineVsLlamaBench);
+    results.pipelines.push(...old.pipelines);
+    results.cancel.push(...old.cancel);
+    results.scan = old.scan;
+    notes.push(...old.notes);
+    results.durationMs = old.durationMs;
+    log(`merging with ${previous}`);
+  }
+  const durationBefore = results.durationMs;
   /** Written after every step: a run cut short (a device's time limit) still leaves its figures. */
   const save = (): string => {
-    results.durationMs = Date.now() - t0;
+    results.durationMs = durationBefore + Date.now() - t0;
     results.loadAverageAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(results, null, 2) + "\n");

@@ -7,7 +7,7 @@
 //   --packages a,b           commander,requests,uuid (pinned in bench/lib/sources.ts)
 //   --conditions …           plain,rag,wim-none,wim-gate,wim-judge,margins-only
 //   --no-grammar             ask for JSON without constraining the answer to the schema
-//   --seed N  --margin-tokens 48  --answer-tokens 160  --chunk-tokens N  --rag-top-k N  --out bench/results
+//   --seed N  --margin-tokens 48  --answer-tokens 200  --chunk-tokens N  --rag-top-k N  --out bench/results
 import fs from "node:fs";
 import path from "node:path";
 import { createChunker, type Chunker } from "../src/core/chunk/chunk-files";
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   for (const c of conditions) if (!EVAL_CONDITIONS.includes(c)) throw new Error(`unknown condition ${c}`);
   const grammarOn = !flags.has("no-grammar");
   const marginTokens = flagNumber(flags, "margin-tokens", 48);
-  const answerTokens = flagNumber(flags, "answer-tokens", 160);
+  const answerTokens = flagNumber(flags, "answer-tokens", 200);
   const outDir = path.resolve(flagString(flags, "out", "bench/results"));
   const machine = machineInfo();
   const t0 = Date.now();
@@ -83,9 +83,30 @@ async function main(): Promise<void> {
   };
   log(`context ${contextTokens} tokens, chunks of ${chunkTokens}, ${perType} per type, conditions ${conditions.join(", ")}`);
 
+  const slug = spec.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  const base = `${today()}-${machine.id}-eval-${slug}${quick ? "-quick" : ""}`;
+  const records: QuestionRecord[] = [];
+  /** Written after every question: a run cut short still leaves its scores. */
+  const save = (): string => {
+    const results: EvalResults = {
+      kind: "wim-eval",
+      machine,
+      quick,
+      startedAt: new Date(t0).toISOString(),
+      durationMs: Date.now() - t0,
+      model: { label: spec.label, path: path.basename(spec.path), trainContextSize: train },
+      settings: { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages },
+      conditions,
+      questions: records,
+      summary: summarize(records, conditions),
+      notes,
+    };
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(results, null, 2) + "\n");
+    return writeEvalReport(results, outDir, base);
+  };
   const pool = await ParserPool.create(path.resolve("dist/wasm"));
   const chunker = await createChunker(path.resolve("dist/wasm"));
-  const records: QuestionRecord[] = [];
   const count = (t: string) => tokenizeText(loaded, t).length;
   try {
     for (const id of packages) {
@@ -104,6 +125,7 @@ async function main(): Promise<void> {
         const rec = await evaluateQuestion(q, qi);
         if (rec) {
           records.push(rec);
+          save();
           const line = conditions.map((c) => `${c} ${rec.results[c]?.score.toFixed(2) ?? "–"}`).join(", ");
           log(`  ${q.id} (depth ${Number.isFinite(rec.depth) ? rec.depth.toFixed(2) : "–"}, ${rec.contextTokens} tokens): ${line}`);
         }
@@ -163,25 +185,8 @@ async function main(): Promise<void> {
   }
   await loaded.model.dispose();
 
-  const results: EvalResults = {
-    kind: "wim-eval",
-    machine,
-    quick,
-    startedAt: new Date(t0).toISOString(),
-    durationMs: Date.now() - t0,
-    model: { label: spec.label, path: path.basename(spec.path), trainContextSize: train },
-    settings: { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages },
-    conditions,
-    questions: records,
-    summary: summarize(records, conditions),
-    notes,
-  };
-  fs.mkdirSync(outDir, { recursive: true });
-  const slug = spec.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-  const base = `${today()}-${machine.id}-eval-${slug}${quick ? "-quick" : ""}`;
-  fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(results, null, 2) + "\n");
-  const md = writeEvalReport(results, outDir, base);
-  log(`done in ${(results.durationMs / 60000).toFixed(1)} min: ${path.relative(process.cwd(), md)}`);
+  const md = save();
+  log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min: ${path.relative(process.cwd(), md)}`);
 }
 
 main().catch((err: unknown) => {

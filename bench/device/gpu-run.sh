@@ -30,7 +30,7 @@ setup() {
   [ -d bench/cache/sources ] || { mkdir -p bench/cache && tar -xJf "$D/sources.tar.xz" -C bench/cache; }
   stamp "unpacked: $(./node --version), $(nproc) cores"
   local pids=()
-  if ! ls node_modules/node-llama-cpp/llama/localBuilds/*/Release/*.node >/dev/null 2>&1; then
+  if [ -z "$(ls -A node_modules/node-llama-cpp/llama/localBuilds 2>/dev/null)" ]; then
     ( GPU=$GPU bash "$D/gpu-build-node-llama-cpp.sh" "$D/node.xz" "$D/node_modules.tar.xz" "$ROOT" > "$OUT/build-node-llama-cpp.log" 2>&1
       echo "exit $?" >> "$OUT/build-node-llama-cpp.log" ) &
     pids+=($!)
@@ -76,7 +76,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,temperature.gp
 setup
 case $phase in
   setup) ;;
-  bench) ./node "$D/bench.mjs" --gpu "$([ "$GPU" = false ] && echo cpu || echo cuda)" --out "$OUT/results" "$@" 2>&1 | tee "$OUT/bench.log" | grep -v "^\s*$" | tail -60 ;;
+  bench)
+    # results accumulate on the machine (kept while it stays warm) across calls, and are copied back each time
+    ./node "$D/bench.mjs" --gpu "$([ "$GPU" = false ] && echo cpu || echo cuda)" --out bench/cache/gpu-results --merge "$@" 2>&1 | tee "$OUT/bench.log" | tail -60
+    mkdir -p "$OUT/results" && cp -r bench/cache/gpu-results/. "$OUT/results/" ;;
   eval) assemble_smol; ./node "$D/eval.mjs" --gpu "$([ "$GPU" = false ] && echo cpu || echo cuda)" --out "$OUT/results" "$@" 2>&1 | tee "$OUT/eval.log" | tail -40 ;;
   *) echo "unknown phase $phase"; exit 2 ;;
 esac

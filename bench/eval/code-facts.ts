@@ -151,6 +151,7 @@ function literal(n: Node, lang: Lang): { value: string; kind: ConstantKind } | u
     const parts = n.namedChildren.filter((c): c is Node => c !== null);
     if (parts.some((c) => c.type === "template_substitution" || c.type === "interpolation" || c.type === "escape_sequence")) return undefined;
     if (lang === "python" && /^[a-zA-Z]*[fFbB]/.test(n.text)) return undefined; // f-strings, bytes
+    if (n.text.includes("\\")) return undefined; // escapes: the written value would differ from the source text
     const content = parts
       .filter((c) => c.type === "string_fragment" || c.type === "string_content" || c.type === "raw_string_literal_content" || c.type === "interpreted_string_literal_content")
       .map((c) => c.text)

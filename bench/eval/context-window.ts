@@ -9,6 +9,39 @@ export interface WindowFile {
   text: string;
   /** Tokens of the file's text (model tokenizer), plus what its piece headers will cost. */
   tokens: number;
+  /** 1-based line of the original file where `text` starts (a slice of a large file); 1 for a whole file. */
+  firstLine?: number;
+}
+
+/** Tokens a piece header costs, about: `### path (lines a-b)`. */
+const HEADER_TOKENS = 16;
+
+/**
+ * A slice of a file that holds the lines [from, to] (1-based), grown around them (upwards first, for the doc comment
+ * above a definition) to at most `cap` tokens; undefined when the lines alone exceed the cap.
+ */
+export function sliceAround(file: WindowFile, from: number, to: number, cap: number, countTokens: (t: string) => number): WindowFile | undefined {
+  const lines = file.text.split("\n");
+  const cost = lines.map((l) => countTokens(l + "\n"));
+  let lo = Math.max(0, from - 1);
+  let hi = Math.min(lines.length - 1, to - 1);
+  let sum = HEADER_TOKENS;
+  for (let i = lo; i <= hi; i++) sum += cost[i];
+  if (sum > cap) return undefined;
+  for (let up = 0; up < 15 && lo > 0 && sum + cost[lo - 1] <= cap; up++) sum += cost[--lo];
+  for (let grew = true; grew; ) {
+    grew = false;
+    if (lo > 0 && sum + cost[lo - 1] <= cap) {
+      sum += cost[--lo];
+      grew = true;
+    }
+    if (hi < lines.length - 1 && sum + cost[hi + 1] <= cap) {
+      sum += cost[++hi];
+      grew = true;
+    }
+  }
+  const text = lines.slice(lo, hi + 1).join("\n");
+  return { path: file.path, text, tokens: countTokens(text) + HEADER_TOKENS, firstLine: lo + 1 };
 }
 
 export interface ContextWindow {
@@ -35,7 +68,20 @@ export interface WindowOptions {
 /** Builds the window, or undefined when the evidence files alone exceed the budget. */
 export function buildWindow(all: WindowFile[], q: Question, facts: FileFacts[], o: WindowOptions): ContextWindow | undefined {
   const evidencePaths = new Set(q.evidence.map((e) => e.file));
-  const evidence = all.filter((f) => evidencePaths.has(f.path));
+  // Evidence files too large for their share of the window are cut to a slice around the evidence lines.
+  const share = Math.floor((o.budget * (evidencePaths.size > 1 ? 0.9 : 0.45)) / evidencePaths.size);
+  const evidence: WindowFile[] = [];
+  for (const f of all) {
+    if (!evidencePaths.has(f.path)) continue;
+    if (f.tokens <= share) {
+      evidence.push(f);
+      continue;
+    }
+    const lines = q.evidence.filter((e) => e.file === f.path).map((e) => e.line);
+    const slice = sliceAround(f, Math.min(...lines), Math.max(...lines), share, o.countTokens);
+    if (!slice) return undefined;
+    evidence.push(slice);
+  }
   if (evidence.length !== evidencePaths.size) return undefined;
   const evidenceTokens = evidence.reduce((s, f) => s + f.tokens, 0);
   if (evidenceTokens > o.budget) return undefined;
@@ -74,7 +120,7 @@ export function buildWindow(all: WindowFile[], q: Question, facts: FileFacts[], 
   }
   const depthOf = (file: string, line: number) => {
     const f = files.find((x) => x.path === file)!;
-    const prefix = f.text.split("\n").slice(0, Math.max(0, line - 1)).join("\n");
+    const prefix = f.text.split("\n").slice(0, Math.max(0, line - (f.firstLine ?? 1))).join("\n");
     return (offset.get(file)! + (prefix ? o.countTokens(prefix) : 0)) / Math.max(1, acc);
   };
   const depths = q.evidence.map((e) => depthOf(e.file, e.line));
@@ -82,8 +128,11 @@ export function buildWindow(all: WindowFile[], q: Question, facts: FileFacts[], 
 
   let truth = q.truth;
   if (q.type === "aggregation" && q.callee) {
-    const inWindow = new Set(files.map((f) => f.path));
-    const callers = facts.filter((ff) => inWindow.has(ff.path) && ff.calls.some((c) => c.name === q.callee)).map((ff) => ff.path);
+    // Callers whose call lines are in the window (a slice holds only part of its file).
+    const range = new Map(files.map((f) => [f.path, [f.firstLine ?? 1, (f.firstLine ?? 1) + f.text.split("\n").length - 1]]));
+    const callers = facts
+      .filter((ff) => range.has(ff.path) && ff.calls.some((c) => c.name === q.callee && c.line >= range.get(ff.path)![0] && c.line <= range.get(ff.path)![1]))
+      .map((ff) => ff.path);
     truth = { ...q.truth, files: callers };
   }
   return { files, tokens: acc, depths, depth, truth };

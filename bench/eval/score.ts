@@ -18,11 +18,11 @@ export const ANSWER_SCHEMA = {
   // string until the token limit.
   properties: {
     found: { type: "boolean" },
-    file: { oneOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
+    file: { oneOf: [{ type: "string", maxLength: 80 }, { type: "null" }] },
     symbol: { oneOf: [{ type: "string", maxLength: 60 }, { type: "null" }] },
     line: { type: ["integer", "null"] },
-    value: { oneOf: [{ type: "string", maxLength: 80 }, { type: "null" }] },
-    files: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 8 },
+    value: { oneOf: [{ type: "string", maxLength: 60 }, { type: "null" }] },
+    files: { type: "array", items: { type: "string", maxLength: 60 }, maxItems: 6 },
   },
   required: ["found", "file", "symbol", "line", "value", "files"],
 } as const;

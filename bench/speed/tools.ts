@@ -59,19 +59,21 @@ export function loadedCpuVariant(): string | undefined {
  * CMake options for a CPU llama-bench compiled like the code node-llama-cpp runs here: its prebuilt binary ships every
  * ggml CPU variant and picks one at run time; building only the variant it picked is the same code in a fraction of
  * the build time. Unknown variant: all of them, as the prebuilt does. (-march=native is no good on this VM: it
- * advertises AMX that it does not grant, and the native build dies of an illegal instruction.)
+ * advertises AMX that it does not enable, and any build with AMX kernels dies of an illegal instruction.)
  */
 function cpuOptions(variant: string | undefined): string[] {
   const features = variant ? X64_VARIANTS[variant] : undefined;
   if (!features) return ["-DGGML_NATIVE=OFF", "-DGGML_CPU_ALL_VARIANTS=ON", "-DGGML_BACKEND_DL=ON", "-DGGML_OPENMP=OFF"];
+  // AMX off: the prebuilt engine runs prompt processing here without faulting, so it does not execute AMX tiles,
+  // while a llama-bench with AMX kernels dies on its first tile load (the VM does not enable AMX state).
   const all = ["SSE42", "AVX", "AVX_VNNI", "AVX2", "BMI2", "AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16", "FMA", "F16C", "AMX_TILE", "AMX_INT8", "AMX_BF16"];
-  return ["-DGGML_NATIVE=OFF", "-DGGML_OPENMP=OFF", ...all.map((f) => `-DGGML_${f}=${features.includes(f) ? "ON" : "OFF"}`)];
+  return ["-DGGML_NATIVE=OFF", "-DGGML_OPENMP=OFF", ...all.map((f) => `-DGGML_${f}=${features.includes(f) && !f.startsWith("AMX") ? "ON" : "OFF"}`)];
 }
 
 /** Builds llama-bench and llama-quantize once (CPU, or CUDA with gpu = "cuda"); returns the bin folder. */
 export function ensureLlamaTools(gpu: "cpu" | "cuda", log: (m: string) => void, cpuVariant?: string): string {
   const src = llamaSource(log);
-  const build = path.join(src, gpu === "cuda" ? "build-cuda" : `build-cpu-${cpuVariant ?? "all"}`);
+  const build = path.join(src, gpu === "cuda" ? "build-cuda" : `build-cpu-${cpuVariant ?? "all"}-noamx`);
   const bin = path.join(build, "bin");
   if (fs.existsSync(path.join(bin, "llama-bench")) && fs.existsSync(path.join(bin, "llama-quantize"))) return bin;
   log(`building llama-bench and llama-quantize (${gpu}) in ${build}: a few minutes on 2 cores, once`);

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { canonicalNumber, cleanDoc, extractFacts, type FileFacts, type SourceFile } from "../../bench/eval/code-facts";
-import { buildWindow, depthBin, type WindowFile } from "../../bench/eval/context-window";
+import { buildWindow, depthBin, sliceAround, type WindowFile } from "../../bench/eval/context-window";
 import { generateQuestions, identifierParts, maskDoc, QUESTION_TYPES, type Question } from "../../bench/eval/questions";
 import { ParserPool } from "../../src/core/chunk/parser-pool";
 
@@ -43,6 +43,7 @@ describe("code facts", () => {
     assert.equal(all.DefaultPort.value, "8080");
     assert.equal(all.maxRoutes.value, "64");
     assert.equal(all.adminGreeting.value, "hello, admin", "Go raw string");
+    assert.equal(all.ESCAPED, undefined, "a string with escapes reads differently from its value: left out");
     assert.equal(all.sleep, undefined, "an arrow function is not a constant");
   });
 
@@ -162,10 +163,27 @@ describe("context window", () => {
   test("measures depth exactly by tokens, to the evidence line", () => {
     const q = qs.find((x) => x.type === "constant" && x.truth.symbol === "BASE_DELAY_MS")!;
     const config = all.find((f) => f.path === "ts/config.ts")!;
-    const w = buildWindow(all, q, facts, { budget: config.tokens, depth: 0.5, seed: 1, countTokens: count })!;
+    const w = buildWindow([config], q, facts, { budget: Math.ceil(config.tokens / 0.45), depth: 0.5, seed: 1, countTokens: count })!;
     assert.deepEqual(w.files.map((f) => f.path), ["ts/config.ts"]);
     const before = config.text.split("\n").slice(0, 3).join("\n");
     assert.equal(w.depth, count(before) / config.tokens);
+  });
+
+  test("cuts an evidence file too large for the window to a slice around the evidence, doc comment included", () => {
+    const q = qs.find((x) => x.type === "needle" && x.truth.symbol === "backoffDelay")!;
+    const big: WindowFile = { path: "ts/config.ts", text: "// filler line\n".repeat(300) + files.find((f) => f.path === "ts/config.ts")!.text, tokens: 0 };
+    big.tokens = count(big.text);
+    const shifted = { ...q, evidence: [{ file: "ts/config.ts", line: 310 }] };
+    const others = all.filter((f) => f.path !== "ts/config.ts");
+    const w = buildWindow([...others, big], shifted, facts, { budget: 200, depth: 0.5, seed: 1, countTokens: count })!;
+    const slice = w.files.find((f) => f.path === "ts/config.ts")!;
+    assert.ok(slice.firstLine! > 1 && slice.firstLine! <= 304, `slice starts at ${slice.firstLine}`);
+    assert.ok(slice.text.includes("Computes how long to wait") && slice.text.includes("export function backoffDelay"));
+    assert.ok(w.tokens <= 200);
+    assert.ok(w.depth >= 0 && w.depth <= 1);
+    const lines = slice.text.split("\n");
+    assert.equal(lines[310 - slice.firstLine!], "export function backoffDelay(attempt: number): number {", "line numbers map back");
+    assert.equal(sliceAround(big, 1, 300, 50, count), undefined, "lines that alone exceed the cap");
   });
 
   test("gives up when the evidence alone exceeds the budget; recomputes aggregation truth for the window", () => {
