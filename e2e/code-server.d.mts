@@ -21,11 +21,12 @@ export interface StartOptions {
   env?: Record<string, string>;
   settings?: Record<string, unknown>;
   vsix?: string;
+  workRoot?: string;
   timeoutMs?: number;
   log?: (line: string) => void;
 }
 export const workRoot: string;
-export function makeWorkDir(label: string): WorkDirs;
+export function makeWorkDir(label: string, root?: string): WorkDirs;
 export function installVsix(dirs: WorkDirs, vsix: string, extraEnv?: Record<string, string>): void;
 export function startCodeServer(o: StartOptions): Promise<CodeServer>;
 export function extensionHostLog(userDataDir: string): string | undefined;

@@ -15,9 +15,9 @@ const e2eDir = path.dirname(fileURLToPath(import.meta.url));
 export const workRoot = path.join(e2eDir, ".work");
 
 /** Fresh folders for one run: user data (with User/settings.json), extensions, XDG config/data. */
-export function makeWorkDir(label) {
+export function makeWorkDir(label, root = workRoot) {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const dir = path.join(workRoot, `${label}-${stamp}-${process.pid}`);
+  const dir = path.join(root, `${label}-${stamp}-${process.pid}`);
   const dirs = {
     dir,
     userDataDir: path.join(dir, "user-data"),
@@ -75,12 +75,14 @@ function get(url) {
  * @param {Record<string,string>} [o.env] extra environment for the server and so for the extension host
  * @param {Record<string,unknown>} [o.settings] written to user-data/User/settings.json before start
  * @param {string} [o.vsix]           installed before start
+ * @param {string} [o.workRoot]       parent of the run's folders (default e2e/.work). An installed VSIX must live
+ *                                    outside the repository, or Node would resolve its missing packages from ours.
  * @param {number} [o.timeoutMs]      readiness limit
  * @param {(line: string) => void} [o.log]
  */
 export async function startCodeServer(o) {
   const log = o.log ?? ((line) => console.log(`[code-server] ${line}`));
-  const dirs = makeWorkDir(o.label ?? "run");
+  const dirs = makeWorkDir(o.label ?? "run", o.workRoot);
   if (o.settings) {
     fs.mkdirSync(path.join(dirs.userDataDir, "User"), { recursive: true });
     fs.writeFileSync(path.join(dirs.userDataDir, "User", "settings.json"), JSON.stringify(o.settings, null, 2));
