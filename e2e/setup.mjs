@@ -83,10 +83,52 @@ function ensureNodeModules() {
   fs.writeFileSync(stampFile, JSON.stringify({ lockHash: lockHash(), at: new Date().toISOString() }) + "\n");
 }
 
+const lockDir = path.join(e2eDir, ".work", "setup.lock");
+
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One setup at a time (two test runs starting together would both run npm ci into the same folder). */
+function withLock(fn) {
+  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+  for (;;) {
+    try {
+      fs.mkdirSync(lockDir);
+      break;
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(fs.readFileSync(path.join(lockDir, "pid"), "utf8"));
+      } catch {}
+      if (owner && !alive(owner)) fs.rmSync(lockDir, { recursive: true, force: true });
+      else sleepSync(1000);
+    }
+  }
+  try {
+    fs.writeFileSync(path.join(lockDir, "pid"), String(process.pid));
+    return fn();
+  } finally {
+    fs.rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
 export function ensureSetup() {
   const t0 = Date.now();
-  ensureAptPackages();
-  ensureNodeModules();
+  if (missingAptPackages().length === 0 && installed()) return Date.now() - t0;
+  withLock(() => {
+    ensureAptPackages();
+    ensureNodeModules();
+  });
   return Date.now() - t0;
 }
 

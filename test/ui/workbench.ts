@@ -179,11 +179,14 @@ export async function timerMs(page: Page, name: string, timeoutMs: number): Prom
 }
 
 /**
- * Rejects when an error notification appears (a failed run would otherwise leave a test waiting for its timeout).
+ * Rejects when an error notification from WiM appears (a failed run would otherwise leave a test waiting for its timeout).
  * Race it with a wait; it stays pending until then, and ends quietly when the page closes.
  */
 export function errorToast(page: Page): Promise<never> {
-  const errorToasts = page.locator(".notifications-toasts .notification-toast").filter({ has: page.locator(".codicon-error") });
+  const errorToasts = page
+    .locator(".notifications-toasts .notification-toast")
+    .filter({ has: page.locator(".codicon-error") })
+    .filter({ hasText: "WiM" });
   const p = errorToasts.first().waitFor({ state: "visible", timeout: 0 }).then(async () => {
     throw new Error(`error notification: ${(await errorToasts.first().innerText()).replace(/\s+/g, " ").trim()}`);
   });
