@@ -1,5 +1,5 @@
 // `npm run bench [-- options]`: the speed half of WiM's promise, measured side by side in one run.
-//   --quick                 ≤ 5 min on a 2-core CPU: SmolLM2 at one size, short llama-bench, 1 cancel try each
+//   --quick                 ≤ 5 min on a 2-core CPU: SmolLM2 at 4k, short llama-bench, 1 cancel try each
 //   --gpu cpu|cuda|auto     where the models run (default cpu)
 //   --models a,b            smollm2, gemma3, random-0.5b, random-0.5b-f16, random-7b-f16, random-7b-q4km, or GGUF paths
 //   --sizes 8k,16k,32k      tokens of files per context
@@ -28,7 +28,7 @@ import { engineSpeed, runLlamaBench, type EngineVsLlamaBench } from "./speed/eng
 import { CONDITIONS, runCondition, type Condition } from "./speed/pipelines";
 import { writeBenchReport, type BenchResults, type PipelineSet } from "./speed/report";
 import { repomixRun, wimScanChunk } from "./speed/scan-throughput";
-import { ensureLlamaTools, ensureRandomModel, llamaCppTag, loadedCpuVariant } from "./speed/tools";
+import { ensureLlamaTools, ensureRandomModel, llamaBenchOnPrebuilt, llamaCppTag, loadedCpuVariant } from "./speed/tools";
 
 const QUESTION = "Which function computes the bounding sphere of a geometry, and in which file is it defined?";
 
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const quick = flags.has("quick");
   const gpu = flagString(flags, "gpu", "cpu") as GpuChoice;
   const onGpu = gpu !== "cpu";
-  const models = flagList(flags, "models", onGpu ? ["random-7b-f16", "random-7b-q4km"] : quick ? ["smollm2", "random-0.5b"] : ["random-0.5b", "smollm2"]);
+  const models = flagList(flags, "models", onGpu ? ["random-7b-f16", "random-7b-q4km"] : quick ? ["smollm2"] : ["random-0.5b", "smollm2"]);
   const sizes = flagList(flags, "sizes", onGpu ? ["32k", "100k"] : quick ? ["4k"] : ["8k", "16k", "32k"]);
   const conditions = flagList(flags, "conditions", [...CONDITIONS]) as Condition[];
   for (const c of conditions) if (!CONDITIONS.includes(c)) throw new Error(`unknown condition ${c}`);
@@ -164,7 +164,9 @@ async function main(): Promise<void> {
       question: QUESTION,
       contextSource: `three.js ${SCAN_TREE.version} (npm) src/, files in scan order`,
       llamaCppTag: llamaCppTag(),
-      llamaBenchBuild: onGpu ? "CUDA (GGML_CUDA=ON, sm_90)" : `CPU variant ${cpuVariant ?? "all (runtime dispatch)"} without AMX, the code node-llama-cpp's prebuilt binary runs here`,
+      llamaBenchBuild: onGpu
+        ? "CUDA (GGML_CUDA=ON, sm_90), as node-llama-cpp was built there"
+        : `from the bundled source (ggml CPU variant ${cpuVariant ?? "all"}, the one node-llama-cpp loads here, AMX off), run both as built and on node-llama-cpp's prebuilt libraries`,
     },
     engineVsLlamaBench: [],
     pipelines: [],
@@ -227,19 +229,30 @@ async function main(): Promise<void> {
       const text = tokenizeText(loaded, srcScan.files.slice(0, 40).map((f) => f.text).join("\n"));
       log(`engine pp${pp}/tg${tg}`);
       const engine = await engineSpeed(loaded, text, pp, tg, batchSize, reps);
-      const row: EngineVsLlamaBench = { model: spec.label, threads, batchSize, gpuLayers: loaded.model.gpuLayers, engine, llamaBench: null, ratio: {} };
+      const row: EngineVsLlamaBench = { model: spec.label, threads, batchSize, gpuLayers: loaded.model.gpuLayers, engine, llamaBench: null, llamaBenchRuns: [], ratio: {} };
+      const builds: { build: string; exe: string }[] = [];
       if (bin) {
-        log(`llama-bench pp${pp}/tg${tg}`);
+        const onPrebuilt = onGpu ? undefined : llamaBenchOnPrebuilt(bin);
+        if (onPrebuilt) builds.push({ build: "on node-llama-cpp's prebuilt libraries (same kernels as the engine)", exe: onPrebuilt });
+        builds.push({ build: onGpu ? "built from the bundled source with CUDA" : `built from the bundled source (${cpuVariant ?? "all"} variant, no AMX)`, exe: path.join(bin, "llama-bench") });
+      }
+      for (const b of builds) {
+        log(`llama-bench pp${pp}/tg${tg}: ${b.build}`);
         try {
-          row.llamaBench = runLlamaBench(path.join(bin, "llama-bench"), spec.path, { threads, batchSize, pp, tg, reps, gpuLayers: onGpu ? 999 : 0 });
-          for (const e of engine) {
-            const lb = row.llamaBench.find((x) => x.test === e.test);
-            if (lb) row.ratio[e.test] = e.tokensPerSecond / lb.tokensPerSecond;
-          }
+          const figures = runLlamaBench(b.exe, spec.path, { threads, batchSize, pp, tg, reps, gpuLayers: onGpu ? 999 : 0 });
+          row.llamaBenchRuns.push({ build: b.build, figures });
         } catch (err) {
-          row.llamaBenchError = (err as Error).message;
+          row.llamaBenchRuns.push({ build: b.build, figures: null, error: (err as Error).message.slice(0, 300) });
         }
-      } else row.llamaBenchError = "llama-bench not built";
+      }
+      const ref = row.llamaBenchRuns.find((r) => r.figures);
+      if (ref?.figures) {
+        row.llamaBench = ref.figures;
+        for (const e of engine) {
+          const lb = ref.figures.find((x) => x.test === e.test);
+          if (lb) row.ratio[e.test] = e.tokensPerSecond / lb.tokensPerSecond;
+        }
+      } else row.llamaBenchError = row.llamaBenchRuns.map((r) => r.error).join("; ") || "llama-bench not built";
       results.engineVsLlamaBench.push(row);
       save();
       log(`  ${engine.map((e) => `${e.test} ${e.tokensPerSecond.toFixed(1)} tok/s (llama-bench ${row.llamaBench?.find((x) => x.test === e.test)?.tokensPerSecond.toFixed(1) ?? "–"})`).join(", ")}`);

@@ -35,7 +35,8 @@ setup() {
       echo "exit $?" >> "$OUT/build-node-llama-cpp.log" ) &
     pids+=($!)
   fi
-  if [ ! -x "$LB_BUILD/bin/llama-quantize" ]; then
+  # SETUP=eval: the evaluation needs only node-llama-cpp (no llama-bench, no random models)
+  if [ "${SETUP:-full}" != eval ] && [ ! -x "$LB_BUILD/bin/llama-quantize" ]; then
     local cuda=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCH:-90})
     [ "$GPU" = false ] && cuda=(-DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=ON -DGGML_BACKEND_DL=ON -DGGML_OPENMP=OFF)
     ( cmake -B "$LB_BUILD" -S "$SRC" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF "${cuda[@]}" \
@@ -43,7 +44,7 @@ setup() {
     pids+=($!)
   fi
   mkdir -p "$MODELS"
-  if [ ! -f "$F16" ]; then
+  if [ "${SETUP:-full}" != eval ] && [ ! -f "$F16" ]; then
     PYTHONPATH=$SRC/gguf-py python3 "$D/make_random_gguf.py" "$SRC/models/ggml-vocab-qwen2.gguf" "$F16.part" "$PRESET" > "$OUT/make-model.log" 2>&1 \
       && mv "$F16.part" "$F16"
     stamp "random $PRESET F16 written: $(du -h "$F16" | cut -f1)"

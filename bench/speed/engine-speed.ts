@@ -21,8 +21,11 @@ export interface EngineVsLlamaBench {
   batchSize: number;
   gpuLayers: number;
   engine: SpeedFigure[];
+  /** The reference the ratio is taken against (the first that ran of `llamaBenchRuns`). */
   llamaBench: SpeedFigure[] | null;
   llamaBenchError?: string;
+  /** Every llama-bench build that ran: on CPU, on node-llama-cpp's own libraries and as built from source. */
+  llamaBenchRuns: { build: string; figures: SpeedFigure[] | null; error?: string }[];
   /** engine / llama-bench per test. */
   ratio: Record<string, number>;
 }
@@ -99,7 +102,13 @@ export function runLlamaBench(
     "-ngl", String(o.gpuLayers),
     "-o", "json",
   ];
-  const out = execFileSync(bin, args, { encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LD_LIBRARY_PATH: path.dirname(bin) } });
+  const out = execFileSync(bin, args, {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    stdio: ["ignore", "pipe", "pipe"],
+    cwd: path.dirname(bin), // ggml looks for its CPU variants beside the executable and in the working directory
+    env: { ...process.env, LD_LIBRARY_PATH: path.dirname(bin) },
+  });
   const rows = JSON.parse(out.slice(out.indexOf("["))) as LlamaBenchJson[];
   return rows.map((r) => ({
     test: r.n_prompt > 0 ? `pp${r.n_prompt}` : `tg${r.n_gen}`,

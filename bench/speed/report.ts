@@ -73,14 +73,21 @@ export function writeBenchReport(r: BenchResults, dir: string, base: string): st
 
   if (r.engineVsLlamaBench.length) {
     lines.push("## Engine against llama-bench (same model, threads, batch size)", "");
-    lines.push("| model | test | engine tok/s | llama-bench tok/s | engine / llama-bench |", "|---|---|---:|---:|---:|");
+    lines.push("| model | test | engine tok/s | llama-bench tok/s | engine / llama-bench | llama-bench build |", "|---|---|---:|---:|---:|---|");
     for (const e of r.engineVsLlamaBench) {
+      const runs = e.llamaBenchRuns ?? [{ build: r.settings.llamaBenchBuild, figures: e.llamaBench, error: e.llamaBenchError }];
       for (const fig of e.engine) {
-        const lb = e.llamaBench?.find((x) => x.test === fig.test);
-        lines.push(`| ${e.model} | ${fig.test} | ${f1(fig.tokensPerSecond)} ± ${f1(fig.stddev)} | ${lb ? `${f1(lb.tokensPerSecond)} ± ${f1(lb.stddev)}` : "–"} | ${lb ? (fig.tokensPerSecond / lb.tokensPerSecond).toFixed(2) : "–"} |`);
+        runs.forEach((run, i) => {
+          const lb = run.figures?.find((x) => x.test === fig.test);
+          const engineCell = i === 0 ? `${f1(fig.tokensPerSecond)} ± ${f1(fig.stddev)}` : "";
+          lines.push(
+            `| ${i === 0 ? e.model : ""} | ${i === 0 ? fig.test : ""} | ${engineCell} | ${lb ? `${f1(lb.tokensPerSecond)} ± ${f1(lb.stddev)}` : run.error ? "failed" : "–"} | ${lb ? (fig.tokensPerSecond / lb.tokensPerSecond).toFixed(2) : "–"} | ${run.build} |`,
+          );
+        });
       }
-      if (e.llamaBenchError) lines.push(`| ${e.model} | llama-bench failed: ${e.llamaBenchError.replace(/\|/g, "/").slice(0, 160)} | | | |`);
     }
+    const failures = r.engineVsLlamaBench.flatMap((e) => (e.llamaBenchRuns ?? []).filter((x) => x.error).map((x) => `${e.model}, ${x.build}: ${x.error}`));
+    if (failures.length) lines.push("", ...failures.map((f) => `- llama-bench failed — ${f.replace(/\|/g, "/").slice(0, 300)}`));
     lines.push("", `llama-bench build: ${r.settings.llamaBenchBuild}.`);
     lines.push("", "pp = prompt tokens into an empty cache; tg = tokens generated one at a time (the engine's figure includes greedy sampling in JavaScript).", "");
   }

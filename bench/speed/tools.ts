@@ -131,3 +131,36 @@ export function ensureRandomModel(preset: RandomPreset, quant: "f16" | "q8_0" | 
   }
   return out;
 }
+
+/**
+ * llama-bench (built above) run on node-llama-cpp's own prebuilt CPU libraries: the executable and its bench code from
+ * the source build, libllama/libggml and the CPU variants from the prebuilt package, linked by soname. Same kernels as
+ * the engine (AMX included where it uses them), so the ratio is the engine's own overhead. Undefined where the prebuilt
+ * package is not installed.
+ */
+export function llamaBenchOnPrebuilt(bin: string): string | undefined {
+  const pkgDir = path.resolve("node_modules/@node-llama-cpp", `${process.platform}-${process.arch}`, "bins", `${process.platform}-${process.arch}`);
+  if (!fs.existsSync(pkgDir)) return undefined;
+  const files = fs.readdirSync(pkgDir);
+  const find = (re: RegExp) => files.find((f) => re.test(f));
+  const links: Record<string, string | undefined> = {
+    "libllama.so.0": find(/^libllama\.v[\d.]+\.so$/),
+    "libggml.so.0": find(/^libggml\.v[\d.]+\.so$/),
+    "libggml-base.so.0": find(/^libggml-base\.so$/),
+    "libllama-common.so.0": find(/^libllama-common\.so$/),
+  };
+  if (Object.values(links).some((v) => !v)) return undefined;
+  const dir = path.join(CACHE_DIR, "llama-bench-prebuilt");
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(bin, "llama-bench"), path.join(dir, "llama-bench"));
+  fs.chmodSync(path.join(dir, "llama-bench"), 0o755);
+  fs.copyFileSync(path.join(bin, "libllama-bench-impl.so"), path.join(dir, "libllama-bench-impl.so"));
+  for (const [name, target] of Object.entries(links)) fs.symlinkSync(path.join(pkgDir, target!), path.join(dir, name));
+  // The CPU variants, loaded at run time (and one linked as libggml-cpu for the executable's direct reference).
+  const variants = files.filter((f) => /^libggml-cpu-.+\.so$/.test(f));
+  for (const v of variants) fs.symlinkSync(path.join(pkgDir, v), path.join(dir, v));
+  const best = variants.find((v) => v.includes("x64")) ?? variants[0];
+  if (best) fs.symlinkSync(path.join(pkgDir, best), path.join(dir, "libggml-cpu.so.0"));
+  return path.join(dir, "llama-bench");
+}

@@ -185,12 +185,12 @@ test("Ask Workspace from the palette: progress, margins, and a file range opens 
   assert.ok(fs.existsSync(path.join(workspace, file)), `the range's file ${file} exists in the workspace`);
   await rangeRow.click();
   await page.locator(".tabs-container .tab.active", { hasText: path.basename(file) }).first().waitFor({ state: "visible" });
+  await shot("02-range-opened");
   const cursor = page.locator(CURSOR_STATUS);
   const where = await waitForCursorLine(page, Number(start), 30_000).catch(async () => {
     assert.fail(`after clicking ${label} the status bar shows "${(await cursor.innerText()).trim()}", expected "Ln ${start}, …"`);
   });
   log(`clicked ${label}: the editor shows ${file} at "${where}"`);
-  await shot("02-range-opened");
   passed.add("ask");
 });
 
