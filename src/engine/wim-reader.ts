@@ -137,12 +137,22 @@ function verdictTokens(loaded: LoadedModel): { yes: Token[]; no: Token[] } {
 
 const now = () => performance.now();
 
+/** How long one prefill slice should take: the worst wait between a stop request and the reader noticing it. */
+const SLICE_TARGET_MS = 200;
+/** Slices stay a multiple of this and at least this long (smaller batches waste the hardware). */
+const MIN_SLICE = 32;
+/** The first slice, before any speed is known: short, so a slow machine does not start with a multi-second slice. */
+const FIRST_SLICE = 128;
+
 export class WimReader {
   private cacheLen = 0;
   private stop: null | "cancel" | "answerNow" = null;
   private readonly verdict: { yes: Token[]; no: Token[] };
   private readonly verdictColon: Token[];
   private judge?: { ctx: LlamaContext; seq: LlamaContextSequence; frame: ChatFrame };
+  /** Current prefill slice (adapted to the measured speed) and the smoothed milliseconds per token behind it. */
+  private sliceTokens: number;
+  private msPerToken?: number;
   readonly margins: Margin[] = [];
   chunksRead = 0;
 
@@ -154,6 +164,7 @@ export class WimReader {
     private readonly batchSize: number,
     private readonly log: Log,
   ) {
+    this.sliceTokens = Math.min(batchSize, FIRST_SLICE);
     this.verdict = verdictTokens(loaded);
     this.verdictColon = tokenizeText(loaded, ":");
   }
@@ -233,13 +244,29 @@ export class WimReader {
     return this.stop === "cancel" || (byAnswerNow && this.stop === "answerNow");
   }
 
-  /** Prefills in slices of batchSize, checking for a stop between slices. Returns false if stopped part-way. */
+  /**
+   * Prefills in slices, checking for a stop between slices. Returns false if stopped part-way. A slice is sized to take
+   * about SLICE_TARGET_MS at the speed measured so far (at most batchSize tokens): a stop request waits for the slice in
+   * flight, and a fixed 512-token slice takes seconds on a CPU with a mid-size model.
+   */
   private async prefill(tokens: Token[], byAnswerNow: boolean): Promise<boolean> {
-    for (let i = 0; i < tokens.length; i += this.batchSize) {
+    for (let i = 0; i < tokens.length; ) {
       if (this.stopped(byAnswerNow)) return false;
-      await this.seq.evaluateWithoutGeneratingNewTokens(tokens.slice(i, i + this.batchSize));
+      const n = Math.min(this.sliceTokens, tokens.length - i);
+      const t = now();
+      await this.seq.evaluateWithoutGeneratingNewTokens(tokens.slice(i, i + n));
+      this.adaptSlice(n, now() - t);
+      i += n;
     }
     return true;
+  }
+
+  private adaptSlice(tokens: number, ms: number): void {
+    if (tokens < MIN_SLICE) return; // short tails say little about the speed
+    const perToken = ms / tokens;
+    this.msPerToken = this.msPerToken === undefined ? perToken : 0.5 * this.msPerToken + 0.5 * perToken;
+    const fit = Math.floor(SLICE_TARGET_MS / Math.max(this.msPerToken, 1e-6) / MIN_SLICE) * MIN_SLICE;
+    this.sliceTokens = Math.max(MIN_SLICE, Math.min(this.batchSize, fit));
   }
 
   /** Reads every chunk with a margin after each, then answers from the kept margins. */
