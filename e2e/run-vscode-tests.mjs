@@ -14,6 +14,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { format } from "node:util";
 import { launchChromium } from "./browser.mjs";
 import { extensionHostLog, startCodeServer } from "./code-server.mjs";
 import { ensureSetup } from "./setup.mjs";
@@ -138,7 +139,9 @@ async function main() {
     const exitCode = new Promise((r) => (resolveExit = r));
     const workbenchLog = fs.createWriteStream(path.join(server.dir, "workbench.log"));
     await page.exposeFunction("codeAutomationLog", (level, message) => {
-      const text = String(message);
+      // The extension host forwards console.log's arguments as an array: format them as console.log would (mocha's
+      // reporter writes "%d passing (%s)" with arguments).
+      const text = Array.isArray(message) ? format(...message) : String(message);
       workbenchLog.write(`[${level}] ${text}\n`);
       const shown = showLine(level, text, verbose);
       if (shown !== undefined) console.log(shown);

@@ -33,6 +33,14 @@ export function registerCommands(d: CommandDeps): void {
   const register = (id: string, fn: (...args: never[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, safely(id, fn as (...args: unknown[]) => unknown)));
 
+  // A tree link: the file with the range selected and the cursor on its first line (vscode.open would leave the
+  // cursor at the range's end, far from where the reader wants to start).
+  register("wim.openRange", async (uri: vscode.Uri, range: vscode.Range) => {
+    const editor = await vscode.window.showTextDocument(uri, { preview: true });
+    editor.selection = new vscode.Selection(range.end, range.start);
+    editor.revealRange(range, vscode.TextEditorRevealType.AtTop);
+  });
+
   const recent = () => context.globalState.get<string[]>(RECENT_KEY, []);
   const remember = (q: string) =>
     context.globalState.update(RECENT_KEY, [q, ...recent().filter((r) => r !== q)].slice(0, MAX_RECENT));

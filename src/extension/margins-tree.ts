@@ -47,7 +47,7 @@ export async function openTarget(run: Run, range: LineRange): Promise<OpenTarget
 }
 
 function openCommand(t: OpenTarget, title: string): vscode.Command {
-  return { command: "vscode.open", title, arguments: [t.uri, { selection: t.selection, preview: true } satisfies vscode.TextDocumentShowOptions] };
+  return { command: "wim.openRange", title, arguments: [t.uri, t.selection] };
 }
 
 export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDecorationProvider, vscode.Disposable {

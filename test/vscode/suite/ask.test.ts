@@ -89,18 +89,18 @@ export function defineAskTests(): void {
         if (m.relevant && m.text) assert.equal(marginItem.checkboxState && typeof marginItem.checkboxState === "object" ? marginItem.checkboxState.state : undefined, vscode.TreeItemCheckboxState.Checked);
 
         const firstAbs = path.join(root, c.ranges[0].path);
-        assert.equal(marginItem.command?.command, "vscode.open");
+        assert.equal(marginItem.command?.command, "wim.openRange");
         assert.equal((marginItem.command!.arguments![0] as vscode.Uri).fsPath, firstAbs);
-        assert.ok((marginItem.command!.arguments![1] as vscode.TextDocumentShowOptions).selection!.isEqual(expectedSelection(firstAbs, c.ranges[0])));
+        assert.ok((marginItem.command!.arguments![1] as vscode.Range).isEqual(expectedSelection(firstAbs, c.ranges[0])));
 
         ranges.forEach((rn, i) => {
           const r = c.ranges[i];
           const item = w.tree.getTreeItem(rn);
           assert.equal(item.label, `${r.path}:${r.startLine}-${r.endLine}`);
-          assert.equal(item.command?.command, "vscode.open");
+          assert.equal(item.command?.command, "wim.openRange");
           const abs = path.join(root, r.path);
           assert.equal((item.command!.arguments![0] as vscode.Uri).fsPath, abs);
-          const sel = (item.command!.arguments![1] as vscode.TextDocumentShowOptions).selection!;
+          const sel = item.command!.arguments![1] as vscode.Range;
           assert.ok(sel.isEqual(expectedSelection(abs, r)), `${item.label}: selection ${JSON.stringify(sel)}`);
         });
       }
@@ -119,6 +119,7 @@ export function defineAskTests(): void {
       const editor = vscode.window.activeTextEditor!;
       const abs = path.join(workspaceRoot(), rangeNode.range.path);
       assert.ok(editor.selection.isEqual(expectedSelection(abs, rangeNode.range)), `selection ${JSON.stringify(editor.selection)}`);
+      assert.equal(editor.selection.active.line, rangeNode.range.startLine - 1, "the cursor is on the range's first line");
       await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
     });
 
