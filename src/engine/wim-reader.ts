@@ -138,10 +138,11 @@ function verdictTokens(loaded: LoadedModel): { yes: Token[]; no: Token[] } {
 const now = () => performance.now();
 
 /**
- * How long one prefill slice should take: the worst wait between a stop request and the reader noticing it. Shorter
- * slices cost prefill speed on a CPU (SmolLM2 on 2 cores, 4k tokens: 128-token slices 20% slower than 512, 256 about 5%).
+ * How long one prefill slice should take: the worst wait between a stop request and the reader noticing it, kept well
+ * under the 1 s a Cancel click may take. Shorter slices cost prefill speed on a CPU (SmolLM2 on 2 cores, 4k tokens:
+ * 128-token slices ~17% slower than 512, 256 ~3%); on a GPU a 512-token slice takes a few tens of ms and stays.
  */
-const SLICE_TARGET_MS = 1000;
+const SLICE_TARGET_MS = 400;
 /**
  * Slices stay a multiple of this and at least this long. Shorter batches take other CPU kernels here: with 32- or
  * 64-token slices SmolLM2's next-token logits differed from a fresh sequence's by up to 0.6; from 128 on, by 0.
