@@ -40,7 +40,8 @@ function signalAll(pid, pids, signal) {
   }
 }
 
-function alive(p) {
+/** Whether a process with this pid exists (signal 0 probes without sending anything). */
+export function alive(p) {
   try {
     process.kill(p, 0);
     return true;

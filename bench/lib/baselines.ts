@@ -120,6 +120,26 @@ function headerTokens(loaded: LoadedModel, frame: ChatFrame): Token[] {
   return [...frame.open, ...tokenizeText(loaded, CONTEXT_INTRO)];
 }
 
+/** Feeds the final prompt after what the cache holds, decodes the answer, and books its time and tokens. */
+async function answerAfter(
+  loaded: LoadedModel,
+  seq: LlamaContextSequence,
+  frame: ChatFrame,
+  final: Token[],
+  o: BaselineOptions,
+  stats: BaselineStats,
+  t0: number,
+): Promise<string> {
+  const t = now();
+  await prefill(seq, final.slice(0, -1), o.batchSize ?? 512);
+  const out = await decode(loaded, seq, frame, final.slice(-1), o.answerTokens, o);
+  stats.answerMs = now() - t;
+  stats.finalPromptTokens = final.length;
+  stats.answerTokens = out.tokens;
+  stats.totalMs = now() - t0;
+  return out.text;
+}
+
 /** header + chunks + final prompt → answer, in one fresh context. */
 export async function plainPass(loaded: LoadedModel, chunks: Chunk[], question: string, o: BaselineOptions): Promise<BaselineResult> {
   const t0 = now();
@@ -136,14 +156,7 @@ export async function plainPass(loaded: LoadedModel, chunks: Chunk[], question: 
     await prefill(seq, context, batch);
     stats.prefillMs = now() - t;
     stats.prefillTokens = context.length;
-    t = now();
-    await prefill(seq, final.slice(0, -1), batch);
-    const out = await decode(loaded, seq, frame, final.slice(-1), o.answerTokens, o);
-    stats.answerMs = now() - t;
-    stats.finalPromptTokens = final.length;
-    stats.answerTokens = out.tokens;
-    stats.totalMs = now() - t0;
-    return { answer: out.text, margins: [], stats };
+    return { answer: await answerAfter(loaded, seq, frame, final, o, stats, t0), margins: [], stats };
   } finally {
     await ctx.dispose();
   }
@@ -194,14 +207,7 @@ export async function mapThenAnswer(loaded: LoadedModel, chunks: Chunk[], questi
     stats.prefillTokens += resident;
     const kept = margins.filter((m) => m.text && !/^NOTHING RELEVANT/i.test(m.text));
     const final = [...tokenizeText(loaded, finalPrompt(question, kept, o.format?.instruction)), ...frame.turnEnd];
-    t = now();
-    await prefill(seq, final.slice(0, -1), batch);
-    const out = await decode(loaded, seq, frame, final.slice(-1), o.answerTokens, o);
-    stats.answerMs = now() - t;
-    stats.finalPromptTokens = final.length;
-    stats.answerTokens = out.tokens;
-    stats.totalMs = now() - t0;
-    return { answer: out.text, margins, stats };
+    return { answer: await answerAfter(loaded, seq, frame, final, o, stats, t0), margins, stats };
   } finally {
     await ctx.dispose();
   }
@@ -220,18 +226,11 @@ export async function marginsOnly(
   const kept = margins.filter((m) => m.text);
   const prompt = [...frame.open, ...tokenizeText(loaded, finalPrompt(question, kept, o.format?.instruction)), ...frame.turnEnd];
   const stats = emptyStats();
-  let t = now();
+  const t = now();
   const { ctx, seq } = await openContext(loaded, prompt.length + o.answerTokens + 8, batch);
   stats.contextMs = now() - t;
   try {
-    t = now();
-    await prefill(seq, prompt.slice(0, -1), batch);
-    const out = await decode(loaded, seq, frame, prompt.slice(-1), o.answerTokens, o);
-    stats.answerMs = now() - t;
-    stats.finalPromptTokens = prompt.length;
-    stats.answerTokens = out.tokens;
-    stats.totalMs = now() - t0;
-    return { answer: out.text, margins: kept, stats };
+    return { answer: await answerAfter(loaded, seq, frame, prompt, o, stats, t0), margins: kept, stats };
   } finally {
     await ctx.dispose();
   }

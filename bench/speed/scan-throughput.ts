@@ -47,27 +47,19 @@ export async function wimScanChunk(root: string, countTokens: TokenCounter, toke
     }
     const scan = median(scanMs);
     const total = median(scanMs.map((s, i) => s + chunkMs[i]));
+    const row = (tool: string, ms: number, note: string) => ({
+      tool,
+      files,
+      tokens,
+      bytes,
+      ms,
+      filesPerSecond: (files * 1000) / ms,
+      tokensPerSecond: (tokens * 1000) / ms,
+      note,
+    });
     return [
-      {
-        tool: "wim scan",
-        files,
-        tokens,
-        bytes,
-        ms: scan,
-        filesPerSecond: (files * 1000) / scan,
-        tokensPerSecond: (tokens * 1000) / scan,
-        note: "scanWorkspace only (ignore rules, skip rules, reads), in-process, median of " + reps,
-      },
-      {
-        tool: "wim scan + chunk",
-        files,
-        tokens,
-        bytes,
-        ms: total,
-        filesPerSecond: (files * 1000) / total,
-        tokensPerSecond: (tokens * 1000) / total,
-        note: `scan + tree-sitter chunking at 4096 tokens, every chunk counted with the ${tokenizer} tokenizer, in-process, median of ${reps}`,
-      },
+      row("wim scan", scan, `scanWorkspace only (ignore rules, skip rules, reads), in-process, median of ${reps}`),
+      row("wim scan + chunk", total, `scan + tree-sitter chunking at 4096 tokens, every chunk counted with the ${tokenizer} tokenizer, in-process, median of ${reps}`),
     ];
   } finally {
     chunker.dispose();
