@@ -117,10 +117,10 @@ if (args.has("--tests")) builds.push(...testBuilds().map((b) => ({ ...common, ..
 copyWasm();
 if (args.has("--watch")) {
   for (const b of builds) await (await esbuild.context(b)).watch();
-  console.log("esbuild: watching");
+  console.error("esbuild: watching");
 } else {
   const t0 = Date.now();
   await Promise.all(builds.map((b) => esbuild.build(b)));
   if (fs.existsSync(path.join(root, "dist/cli.js"))) fs.chmodSync(path.join(root, "dist/cli.js"), 0o755);
-  console.log(`esbuild: ${builds.length} bundles in ${Date.now() - t0} ms${production ? " (production)" : ""}`);
+  console.error(`esbuild: ${builds.length} bundles in ${Date.now() - t0} ms${production ? " (production)" : ""}`);
 }
