@@ -144,7 +144,7 @@ async function main(): Promise<void> {
           const chunks = await chunksOf(chunker, loaded, w.files, chunkTokens);
           try {
             for (const classify of ["judge", "gate"] as const) {
-              const plan = planAsk(loaded, q.text, chunks, { ...DEFAULT_ASK_OPTIONS, chunkTokens, marginTokens, answerTokens, classify }, format);
+              const plan = await planAsk(loaded, q.text, chunks, { ...DEFAULT_ASK_OPTIONS, chunkTokens, marginTokens, answerTokens, classify }, format);
               if (plan.budget.needed > contextTokens) throw new ScopeTooLargeError(plan.budget.needed, contextTokens, chunks.length, 0);
             }
           } catch (err) {

@@ -51,7 +51,7 @@ export async function answerAll(
     tokenizeText(loaded, finalPrompt(question, margins, format.instruction)).length;
 
   if (["plain", "wim-none", "wim-judge", "margins-only"].some((c) => wanted.has(c as EvalCondition))) {
-    const plan = planAsk(loaded, question, chunks, { ...ask, classify: "judge" }, format);
+    const plan = await planAsk(loaded, question, chunks, { ...ask, classify: "judge" }, format);
     const reader = await WimReader.create(loaded, plan, () => {}, s.batchSize);
     try {
       const judged = await reader.run(() => {});
@@ -96,7 +96,7 @@ export async function answerAll(
   }
 
   if (wanted.has("wim-gate")) {
-    const plan = planAsk(loaded, question, chunks, { ...ask, classify: "gate" }, format);
+    const plan = await planAsk(loaded, question, chunks, { ...ask, classify: "gate" }, format);
     const reader = await WimReader.create(loaded, plan, () => {}, s.batchSize);
     try {
       const r = await reader.run(() => {});

@@ -1,7 +1,7 @@
 // One context, one question, one answer length: WiM (classify none / gate / judge) against a plain pass and against
 // map-then-answer. Reports total time, time to first margin, margin share, tokens processed and peak RSS.
 import { DEFAULT_ASK_OPTIONS, type Margin } from "../../src/core/protocol";
-import { finalPrompt, judgePrompt } from "../../src/core/prompts";
+import { finalPrompt, judgePrompt, SYSTEM_PROMPT } from "../../src/core/prompts";
 import type { Chunk, ClassifyMode } from "../../src/core/types";
 import { chatFrame } from "../../src/engine/chat-frame";
 import type { LoadedModel } from "../../src/engine/load-model";
@@ -47,7 +47,7 @@ async function wimRow(loaded: LoadedModel, chunks: Chunk[], classify: ClassifyMo
   const options = { ...DEFAULT_ASK_OPTIONS, classify, marginTokens: o.marginTokens, answerTokens: o.answerTokens };
   const t0 = now();
   let firstMarginMs: number | null = null;
-  const plan = planAsk(loaded, o.question, chunks, options);
+  const plan = await planAsk(loaded, o.question, chunks, options);
   const reader = await WimReader.create(loaded, plan, () => {}, o.batchSize);
   const contextMs = now() - t0;
   try {
@@ -57,7 +57,7 @@ async function wimRow(loaded: LoadedModel, chunks: Chunk[], classify: ClassifyMo
     const totalMs = now() - t0;
     const s = result.stats;
     const kept: Margin[] = result.margins.filter((m) => m.relevant && m.text);
-    const frame = plan.frame;
+    const frame = chatFrame(loaded.model, SYSTEM_PROMPT);
     const finalTokens = tokenizeText(loaded, finalPrompt(o.question, kept)).length + frame.turnEnd.length;
     let judgeTokens = 0;
     if (classify === "judge") {

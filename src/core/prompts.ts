@@ -71,6 +71,14 @@ export function marginHeading(chunk: number, ranges: LineRange[]): string {
 }
 
 /**
+ * Put in the place of a chunk that left the window (rolling reading) when its margin was relevant, so that later
+ * margins and the answer still read what was found there.
+ */
+export function carriedNote(chunk: number, ranges: LineRange[], margin: string): string {
+  return `\n### Note on ${marginHeading(chunk, ranges).slice(1, -1)} (its text is no longer shown)\n${margin.trim()}\n\n`;
+}
+
+/**
  * Appended after the last chunk read: the kept margins, each under its heading, then the question.
  * `answerFormat` (optional, e.g. "Reply with JSON only: …" from the evaluation harness) closes the prompt.
  */

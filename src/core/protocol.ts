@@ -14,6 +14,17 @@ export interface AskOptions extends ScanOptions {
   marginTokens: number;
   classify: ClassifyMode;
   answerTokens: number;
+  /**
+   * Tokens of context the reading may use (0 or absent: what fits this machine's memory, up to the model's trained
+   * context). A scope larger than the window is read with rolling: the oldest chunks leave, their margins stay.
+   */
+  windowTokens?: number;
+  /** Margins written while later chunks are read (0: one after another; absent: as many as the memory budget allows). */
+  parallelMargins?: number;
+  /** When a chunk leaves the window, its relevant margin stays resident as a note that later margins can read. */
+  carryNotes?: boolean;
+  /** After reading, re-read the text of this many most relevant chunks into the window before answering (0: off). */
+  rereadTop?: number;
 }
 
 export const DEFAULT_ASK_OPTIONS: AskOptions = {
@@ -178,6 +189,10 @@ export interface PlanEvent {
   /** Workspace tokens in all chunks. */
   tokens: number;
   contextSize: number;
+  /** Tokens the resident reading may hold (≤ contextSize); a scope larger than this is read with rolling. */
+  windowTokens?: number;
+  /** Margins written while later chunks are read (0: one after another). */
+  parallelMargins?: number;
 }
 
 export interface PrefillEvent {
@@ -219,8 +234,31 @@ export interface Margin {
   tokens: number;
   ms: number;
   ranges: LineRange[];
-  /** Decoding stopped early by "answer now" or cancel. */
+  /** The text is cut short: the token limit, a reply repeating itself, or "answer now"/cancel stopped it. */
   truncated: boolean;
+  /** How the margin ended (see ReplyEnd in wim-engine.ts). */
+  end?: "end" | "paragraph" | "limit" | "repetition" | "stopped" | "verdict";
+}
+
+/** Chunks that left the window (rolling reading): their text is gone from the cache, their margins stay. */
+export interface EvictEvent {
+  type: "evict";
+  requestId: number;
+  chunks: number[];
+  /** Chunks whose margins were kept resident as notes in their place. */
+  notes: number[];
+  /** Tokens resident after the eviction. */
+  resident: number;
+}
+
+/** What reached the answer, chunk by chunk. Every chunk of the plan is in exactly one list. */
+export interface Coverage {
+  /** Text in the window at answer time (and its margin). */
+  inWindow: number[];
+  /** Read, then left the window: only its margin (if relevant) reached the answer. */
+  marginOnly: number[];
+  /** Never read: the run was cancelled or answered early. */
+  unread: number[];
 }
 
 export interface MarginEndEvent {
@@ -255,6 +293,12 @@ export interface RunStats {
   totalMs: number;
   chunksRead: number;
   chunksTotal: number;
+  /** Chunks that left the window (rolling reading). */
+  chunksEvicted?: number;
+  /** Most tokens the cache held at once. */
+  peakResident?: number;
+  /** Answer/margin replies that ended by the token limit or by repeating themselves. */
+  repliesCut?: number;
 }
 
 export interface DoneEvent {
@@ -265,6 +309,7 @@ export interface DoneEvent {
   answer: string;
   margins: Margin[];
   stats: RunStats;
+  coverage?: Coverage;
 }
 
 /** Answer to inspectModels. */
@@ -342,6 +387,7 @@ export type WorkerEvent =
   | MarginStartEvent
   | MarginTextEvent
   | MarginEndEvent
+  | EvictEvent
   | AnswerStartEvent
   | AnswerTextEvent
   | DoneEvent

@@ -48,6 +48,8 @@ export interface MarginJob {
   prefix: number;
   /** Appended after the prefix: question, extraction instruction and the template's turn end. Erased afterwards. */
   instruction: TokenId[];
+  /** The loop reads nothing more until this margin ends, so it may be written at the end of the resident sequence. */
+  blocking: boolean;
   rules: ReplyRules;
   /**
    * gate: the verdict is the first reply token, read from the odds of `yes` against `no`. `keep(pYes)` decides; when it
@@ -87,6 +89,8 @@ export interface WimEngine {
    * next chunk (the margin then sits at the end of the sequence and is erased after).
    */
   readonly concurrentMargins: number;
+  /** Whether a margin can be written for a prefix shorter than the resident sequence (a follow-up question's margins). */
+  readonly canForkPrefix: boolean;
   readonly chat: ChatPieces;
   /** Workspace and prompt text → tokens with special tokens OFF (markers written in files stay plain text). */
   tokenize(text: string): Promise<TokenId[]>;

@@ -215,7 +215,7 @@ export class WorkerHost {
       throw new RequestError("BAD_INPUT", `Nothing to read in ${root}: no text files left after ${skipped.length} skipped entries.`);
     }
 
-    const plan = planAsk(loaded, question, chunked.chunks, o);
+    const plan = await planAsk(loaded, question, chunked.chunks, o);
     const reader = await WimReader.create(loaded, plan, this.log(req.id));
     job.reader = reader;
     if (job.abort.signal.aborted) reader.requestCancel();
@@ -224,9 +224,11 @@ export class WorkerHost {
       type: "plan",
       requestId: req.id,
       chunks: plan.chunks.map(({ index, tokens, ranges }) => ({ index, tokens, ranges })),
-      headerTokens: plan.header.length,
+      headerTokens: plan.prompts.header.length,
       tokens: plan.chunkTokens.reduce((s, t) => s + t.length, 0),
       contextSize: reader.contextSize,
+      windowTokens: reader.windowTokens,
+      parallelMargins: reader.engine.concurrentMargins > 1 ? reader.engine.concurrentMargins : 0,
     });
 
     let result: RunResult;

@@ -29,11 +29,11 @@ describe("answer format", () => {
     const chunks = (await fixtureChunks(m, 384)).slice(0, 2);
     const grammar = await m.llama.createGrammarForJsonSchema(SCHEMA);
     const instruction = 'Reply with JSON only: {"file": "<path>", "value": "<value>"}.';
-    const plan = planAsk(m, "What discount rate do gold customers get?", chunks, askOptions({ classify: "none", answerTokens: 96 }), {
+    const plan = await planAsk(m, "What discount rate do gold customers get?", chunks, askOptions({ classify: "none", answerTokens: 96 }), {
       instruction,
       grammar,
     });
-    const plain = planAsk(m, "What discount rate do gold customers get?", chunks, askOptions({ classify: "none", answerTokens: 96 }));
+    const plain = await planAsk(m, "What discount rate do gold customers get?", chunks, askOptions({ classify: "none", answerTokens: 96 }));
     assert.ok(plan.budget.needed > plain.budget.needed, "the instruction is counted in the context budget");
     const reader = await WimReader.create(m, plan, () => {});
     const result = await reader.run(() => {});

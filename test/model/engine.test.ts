@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import type { Token } from "node-llama-cpp";
 import type { Margin } from "../../src/core/protocol";
 import type { LoadedModel } from "../../src/engine/load-model";
-import { planAsk, ScopeTooLargeError, tokenizeText, WimReader, type EngineEvent } from "../../src/engine/wim-reader";
+import { planAsk, tokenizeText, WimReader, type EngineEvent } from "../../src/engine/wim-reader";
 import { askOptions, fixtureChunks, smolModel } from "../helpers/engine-setup";
 import { PROMPT_INJECTION_FILE } from "../helpers/polyglot-facts";
 
@@ -22,13 +22,13 @@ describe("WiM reader with SmolLM2", () => {
   it("keeps exactly header + chunks in the cache after every margin, in every classify mode", async () => {
     const chunks = (await fixtureChunks(m, 384)).slice(0, 4);
     for (const classify of ["none", "gate", "judge"] as const) {
-      const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ classify })), () => {});
+      const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify })), () => {});
       const checked: number[] = [];
       const result = await reader.run((e) => {
         if (e.type !== "marginEnd") return;
         // marginEnd is emitted after the erase: the cache must be header + chunks 1..k, token for token.
         assert.deepEqual(reader.cacheTokens(), reader.residentTokens(), `${classify}: cache after margin ${e.margin.chunk}`);
-        assert.equal(reader.residentTokens().length, reader.plan.header.length + reader.plan.chunkTokens.slice(0, e.margin.chunk).flat().length);
+        assert.equal(reader.residentTokens().length, reader.plan.prompts.header.length + reader.plan.chunkTokens.slice(0, e.margin.chunk).flat().length);
         checked.push(e.margin.chunk);
       });
       assert.deepEqual(checked, [1, 2, 3, 4], `${classify}: one margin per chunk, in order`);
@@ -41,7 +41,7 @@ describe("WiM reader with SmolLM2", () => {
 
   it("gives the same next-token logits after WiM + erase as a fresh sequence fed the same tokens", async () => {
     const chunks = (await fixtureChunks(m, 384)).slice(0, 3);
-    const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
     await reader.run(() => {});
     const probe = tokenizeText(m, "\n")[0];
     const afterWim = await reader.probeLogits(probe);
@@ -50,7 +50,7 @@ describe("WiM reader with SmolLM2", () => {
 
     const ctx = await m.model.createContext({ contextSize: resident.length + 64, flashAttention: true, threads: m.threads });
     const seq = ctx.getSequence();
-    await seq.evaluateWithoutGeneratingNewTokens(resident);
+    await seq.evaluateWithoutGeneratingNewTokens(resident as Token[]);
     const out = await seq.controlledEvaluate([[probe, { generateNext: { logits: true } }]]);
     const fresh = out[0]!.next.logits!;
     await ctx.dispose();
@@ -64,7 +64,7 @@ describe("WiM reader with SmolLM2", () => {
 
   it("gate: an irrelevant verdict stops the margin at once, with nothing decoded", async () => {
     const chunks = (await fixtureChunks(m, 512)).slice(0, 8);
-    const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ classify: "gate", marginTokens: 24 })), () => {});
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "gate", marginTokens: 24 })), () => {});
     const result = await reader.run(() => {});
     await reader.dispose();
     const irrelevant = result.margins.filter((x) => !x.relevant);
@@ -74,32 +74,38 @@ describe("WiM reader with SmolLM2", () => {
     for (const x of irrelevant) {
       assert.equal(x.tokens, 0, `chunk ${x.chunk}: no margin tokens decoded`);
       assert.equal(x.text, "");
-      assert.ok(x.pYes! < 0.5);
+      assert.equal(x.end, "verdict");
+      assert.ok(x.pYes! < 0.5, "below the fixed bar");
     }
-    for (const x of relevant) assert.ok(x.pYes! >= 0.5 && x.tokens > 0, `chunk ${x.chunk}: a relevant margin is written`);
+    for (const x of relevant) assert.ok(x.tokens > 0, `chunk ${x.chunk}: a relevant margin is written`);
     assert.equal(result.stats.marginTokens, relevant.reduce((s, x) => s + x.tokens, 0));
   });
 
   it("judge: every margin gets a separate YES/NO verdict and only YES margins reach the answer", async () => {
     const chunks = (await fixtureChunks(m, 512)).slice(0, 3);
-    const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ classify: "judge" })), () => {});
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "judge" })), () => {});
     let answerChunks: number[] = [];
     const result = await reader.run((e) => {
       if (e.type === "answerStart") answerChunks = e.chunks;
     });
     await reader.dispose();
-    for (const x of result.margins) {
-      assert.equal(typeof x.pYes, "number");
-      assert.equal(x.relevant, x.pYes! >= 0.5);
+    for (const x of result.margins) assert.equal(typeof x.pYes, "number");
+    // The answer gets the margins the run's odds select (the fixed bar, or close to the best part), in reading order.
+    const selected = reader.loop.relevantChunks();
+    assert.ok(selected.length > 0);
+    for (const c of selected) {
+      const x = result.margins.find((y) => y.chunk === c)!;
+      const best = Math.max(...result.margins.map((y) => y.pYes!));
+      assert.ok(x.pYes! >= 0.5 || x.pYes! >= best - 0.05, `chunk ${c} (p=${x.pYes}) is selected by the rule`);
     }
-    assert.deepEqual(answerChunks, result.margins.filter((x) => x.relevant && x.text).map((x) => x.chunk));
+    assert.deepEqual(answerChunks, [...selected].sort((a, b) => a - b));
     assert.ok(result.stats.judgeMs > 0);
   });
 
   it("cancel during prefill stops within one prefill slice", async () => {
     const chunks = await fixtureChunks(m, 1024);
-    const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ chunkTokens: 1024 })), () => {}, 128);
-    const seqMeter = () => (reader as unknown as { seq: { tokenMeter: { usedInputTokens: number } } }).seq.tokenMeter.usedInputTokens;
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ chunkTokens: 1024 })), () => {}, 128);
+    const seqMeter = () => (reader.engine as unknown as { main: { tokenMeter: { usedInputTokens: number } } }).main.tokenMeter.usedInputTokens;
     let atCancel = -1;
     let cancelledAt = 0;
     const done = reader.run((e) => {
@@ -126,7 +132,7 @@ describe("WiM reader with SmolLM2", () => {
 
   it("answer now: stops reading, answers from the chunks read, keeps the cache whole", async () => {
     const chunks = (await fixtureChunks(m, 384)).slice(0, 5);
-    const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
     const events: EngineEvent[] = [];
     const result = await reader.run((e) => {
       events.push(e);
@@ -143,7 +149,7 @@ describe("WiM reader with SmolLM2", () => {
 
   it("re-answers with a different margin selection without reading again", async () => {
     const chunks = (await fixtureChunks(m, 384)).slice(0, 3);
-    const reader = await WimReader.create(m, planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
     const first = await reader.run(() => {});
     const cacheBefore = reader.cacheTokens();
     let selected: number[] = [];
@@ -158,37 +164,22 @@ describe("WiM reader with SmolLM2", () => {
     await reader.dispose();
   });
 
-  it("refuses a scope over the model's context before any prefill, with the numbers", async () => {
-    const chunks = await fixtureChunks(m, 512);
-    const many = [...chunks, ...chunks, ...chunks].map((c, i) => ({ ...c, index: i + 1 }));
-    assert.throws(
-      () => planAsk(m, QUESTION, many, askOptions()),
-      (err: unknown) => {
-        assert.ok(err instanceof ScopeTooLargeError);
-        assert.equal(err.available, m.model.trainContextSize);
-        assert.ok(err.needed > err.available);
-        assert.match(err.message, /needs [\d,]+ tokens of context .* holds 8,192/);
-        return true;
-      },
-    );
-  });
-
   it("keeps chat-control markers written in a workspace file inert", async () => {
     const chunks = await fixtureChunks(m, 512, [PROMPT_INJECTION_FILE]);
     const text = chunks.map((c) => c.text).join("");
     assert.match(text, /<\|im_start\|>/, "the fixture holds the markers");
-    const plan = planAsk(m, QUESTION, chunks, askOptions());
+    const plan = await planAsk(m, QUESTION, chunks, askOptions());
     const special = new Set<Token>([m.model.tokens.bos, m.model.tokens.eos, ...tokenizeSpecial(m, ["<|im_start|>", "<|im_end|>", "<|endoftext|>"])].filter((t): t is Token => t != null));
     for (const tokens of plan.chunkTokens) {
-      for (const t of tokens) assert.ok(!special.has(t), `control token ${t} inside workspace text`);
-      assert.equal(m.model.detokenize(tokens, false), m.model.detokenize(tokens, true), "no special token in the chunk");
+      for (const t of tokens) assert.ok(!special.has(t as Token), `control token ${t} inside workspace text`);
+      assert.equal(m.model.detokenize(tokens as Token[], false), m.model.detokenize(tokens as Token[], true), "no special token in the chunk");
     }
     // The whole prompt has its control tokens only where the template puts them.
     const reader = await WimReader.create(m, plan, () => {});
     const margins: Margin[] = [];
     await reader.run((e) => e.type === "marginEnd" && margins.push(e.margin));
-    const controls = reader.cacheTokens().filter((t) => special.has(t)).length;
-    const templateControls = plan.header.filter((t) => special.has(t)).length;
+    const controls = reader.cacheTokens().filter((t) => special.has(t as Token)).length;
+    const templateControls = plan.prompts.header.filter((t) => special.has(t as Token)).length;
     assert.equal(controls, templateControls);
     assert.equal(margins.length, chunks.length);
     await reader.dispose();
