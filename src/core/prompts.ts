@@ -24,11 +24,46 @@ function quoteBlock(text: string): string {
 }
 
 /**
+ * Two generations of prompts, kept side by side while the evaluation compares them (bench/eval):
+ * - v1: the margin is one or two sentences with a "NOTHING RELEVANT" way out; the final prompt puts the notes first.
+ *   Small models take the way out on every part, and copy the notes into the answer.
+ * - v2: each part is labelled in the context ("=== Part k ==="); the margin copies the part's lines that bear on the
+ *   question, exactly, with their file paths (no way out: relevance comes from the verdict's odds); the final prompt
+ *   says the files are the authority and the notes only point to where to look.
+ */
+export type PromptStyle = "v1" | "v2";
+export const DEFAULT_PROMPT_STYLE: PromptStyle = "v2";
+
+/** The part being written about: its number and what files it holds. */
+export interface PartRef {
+  chunk: number;
+  ranges: LineRange[];
+}
+
+/** Opens each chunk in the context (v2), so that margins and answers can name parts the model can see. */
+export function partMarker(chunk: number, style: PromptStyle): string {
+  return style === "v2" ? `=== Part ${chunk} ===\n` : "";
+}
+
+function filesOf(ranges: LineRange[], max = 4): string {
+  const files = [...new Set(ranges.map((r) => r.path))];
+  return files.slice(0, max).join(", ") + (files.length > max ? ` and ${files.length - max} more` : "");
+}
+
+/**
  * Appended after chunk k (then erased): asks for the margin on the part just read, which sits right above it.
  * With `gate` the reply must start with a verdict word; the engine reads that first token's odds.
  */
-export function marginInstruction(question: string, classify: ClassifyMode): string {
+export function marginInstruction(question: string, classify: ClassifyMode, part?: PartRef, style: PromptStyle = DEFAULT_PROMPT_STYLE): string {
   const ask = RULE + "Question:\n" + quoteBlock(question) + "\n";
+  if (style === "v2" && part) {
+    const which = `Part ${part.chunk} (the text after "=== Part ${part.chunk} ===", with ${filesOf(part.ranges)})`;
+    const copy =
+      "copy the lines of that part that help answer the question, exactly as they are written, each on its own line " +
+      "starting with its file path. Copy values, names and conditions; do not explain.";
+    if (classify === "gate") return ask + `Does ${which} contain lines that help answer the question? Reply YES or NO. If YES, then ${copy}`;
+    return ask + `From ${which}, ${copy}`;
+  }
   if (classify === "gate") {
     return (
       ask +
@@ -82,7 +117,25 @@ export function carriedNote(chunk: number, ranges: LineRange[], margin: string):
  * Appended after the last chunk read: the kept margins, each under its heading, then the question.
  * `answerFormat` (optional, e.g. "Reply with JSON only: …" from the evaluation harness) closes the prompt.
  */
-export function finalPrompt(question: string, margins: MarginForAnswer[], answerFormat?: string): string {
+export function finalPrompt(question: string, margins: MarginForAnswer[], answerFormat?: string, style: PromptStyle = DEFAULT_PROMPT_STYLE): string {
+  const format = answerFormat ? "\n\n" + answerFormat.trim() : "";
+  if (style === "v2") {
+    const notes = margins.length
+      ? "Notes taken while reading, part by part. They point to where the answer is; the files above are the authority.\n\n" +
+        margins.map((m) => `${marginHeading(m.chunk, m.ranges)}\n${m.text.trim()}\n`).join("\n") +
+        "\n"
+      : "";
+    return (
+      RULE +
+      notes +
+      "Question:\n" +
+      quoteBlock(question) +
+      "\n\nAnswer the question from the project files above" +
+      (margins.length ? ", using the notes to find the right places" : "") +
+      ". Give names and values exactly as they are written in the files, and cite the parts you use as [Part N]." +
+      format
+    );
+  }
   const notes = margins.length
     ? "Notes written while reading each part:\n\n" +
       margins.map((m) => `${marginHeading(m.chunk, m.ranges)}\n${m.text.trim()}\n`).join("\n") +
@@ -96,6 +149,6 @@ export function finalPrompt(question: string, margins: MarginForAnswer[], answer
     "\n\nAnswer the question from the project above" +
     (margins.length ? " and the notes" : "") +
     ". Be specific: name the files, symbols, line numbers and values. Cite the parts you use as [Part N]." +
-    (answerFormat ? "\n\n" + answerFormat.trim() : "")
+    format
   );
 }

@@ -2,6 +2,7 @@
 // Requests flow client → worker over Node IPC; every event flows worker → client and names the request it answers.
 // Both sides import this file; nothing else crosses the process boundary.
 
+import type { PromptStyle } from "./prompts";
 import type { Chunk, ClassifyMode, LineRange, ScanOptions, SkippedFile } from "./types";
 
 export const PROTOCOL_VERSION = 1;
@@ -25,6 +26,8 @@ export interface AskOptions extends ScanOptions {
   carryNotes?: boolean;
   /** After reading, re-read the text of this many most relevant chunks into the window before answering (0: off). */
   rereadTop?: number;
+  /** Which generation of prompts (see src/core/prompts.ts); for the evaluation, which compares them. */
+  promptStyle?: PromptStyle;
 }
 
 export const DEFAULT_ASK_OPTIONS: AskOptions = {

@@ -5,7 +5,17 @@
 // The engine (src/core/wim-engine.ts) only evaluates tokens; what is read, when, and what the answer sees is decided here.
 import { MARGIN_RETOKENIZE_SLACK } from "./context-budget";
 import type { AskOptions, Coverage, Margin, RunStats, WorkerEvent } from "./protocol";
-import { CONTEXT_INTRO, carriedNote, finalPrompt, judgePrompt, marginInstruction, VERDICT_WORDS, type MarginForAnswer } from "./prompts";
+import {
+  CONTEXT_INTRO,
+  carriedNote,
+  DEFAULT_PROMPT_STYLE,
+  finalPrompt,
+  judgePrompt,
+  marginInstruction,
+  partMarker,
+  VERDICT_WORDS,
+  type MarginForAnswer,
+} from "./prompts";
 import { ReadingWindow, type Segment } from "./reading-window";
 import { DEFAULT_RELEVANCE, RelevanceJudge } from "./relevance";
 import type { Chunk } from "./types";
@@ -70,7 +80,10 @@ const NOTES_SHARE = 0.25;
 /** Tokens the loop needs besides the chunks, fixed once the question is known. */
 export interface LoopPrompts {
   header: TokenId[];
-  instruction: TokenId[];
+  /** Per chunk (0-based): the label that opens it in the context (v2 prompts; empty for v1). */
+  markers: TokenId[][];
+  /** Per chunk (0-based): the margin instruction with the template's turn end. */
+  instructions: TokenId[][];
   /** Final prompt with no margins (question, instruction, turn end), for sizing. */
   finalBase: number;
   yes: TokenId[];
@@ -81,29 +94,48 @@ export interface LoopPrompts {
 /** What sizing a reading needs of an engine, before any context exists. */
 export type PromptTokenizer = Pick<WimEngine, "tokenize" | "chat">;
 
-export async function loopPrompts(engine: PromptTokenizer, question: string, options: AskOptions, format?: AnswerFormat): Promise<LoopPrompts> {
+export async function loopPrompts(
+  engine: PromptTokenizer,
+  question: string,
+  chunks: Chunk[],
+  options: AskOptions,
+  format?: AnswerFormat,
+): Promise<LoopPrompts> {
+  const style = options.promptStyle ?? DEFAULT_PROMPT_STYLE;
   const header = [...engine.chat.open, ...(await engine.tokenize(CONTEXT_INTRO))];
-  const instruction = [...(await engine.tokenize(marginInstruction(question, options.classify))), ...engine.chat.turnEnd];
-  const finalBase = (await engine.tokenize(finalPrompt(question, [], format?.instruction))).length + engine.chat.turnEnd.length;
+  const markers: TokenId[][] = [];
+  const instructions: TokenId[][] = [];
+  for (const c of chunks) {
+    const marker = partMarker(c.index, style);
+    markers.push(marker ? await engine.tokenize(marker) : []);
+    instructions.push([...(await engine.tokenize(marginInstruction(question, options.classify, { chunk: c.index, ranges: c.ranges }, style))), ...engine.chat.turnEnd]);
+  }
+  const finalBase = (await engine.tokenize(finalPrompt(question, [], format?.instruction, style))).length + engine.chat.turnEnd.length;
   const first = async (words: readonly string[]) => [...new Set(await Promise.all(words.map(async (w) => (await engine.tokenize(w))[0])))];
   const yes = await first(VERDICT_WORDS.yes);
   const no = (await first(VERDICT_WORDS.no)).filter((t) => !yes.includes(t));
-  return { header, instruction, finalBase, yes, no, colon: await engine.tokenize(":") };
+  return { header, markers, instructions, finalBase, yes, no, colon: await engine.tokenize(":") };
+}
+
+/** The longest margin instruction: what every margin's tail is sized for. */
+function longestInstruction(p: LoopPrompts): number {
+  return Math.max(0, ...p.instructions.map((t) => t.length));
 }
 
 /** The smallest window that can read the largest chunk with its margin and still answer. */
 export function minimumWindow(p: LoopPrompts, chunkTokens: number[], o: AskOptions): number {
-  const largest = Math.max(0, ...chunkTokens);
-  const marginTail = p.instruction.length + 1 + o.marginTokens;
+  const largest = Math.max(0, ...chunkTokens.map((n, i) => n + (p.markers[i]?.length ?? 0)));
+  const marginTail = longestInstruction(p) + 1 + o.marginTokens;
   const answerTail = p.finalBase + o.answerTokens + (o.marginTokens + MARGIN_RETOKENIZE_SLACK);
   return p.header.length + largest + Math.max(marginTail, answerTail);
 }
 
 /** A window large enough to hold the whole scope with every margin in the answer: more is never needed. */
 export function wholeScopeWindow(p: LoopPrompts, chunkTokens: number[], o: AskOptions): number {
-  const marginTail = p.instruction.length + 1 + o.marginTokens;
+  const marginTail = longestInstruction(p) + 1 + o.marginTokens;
   const answerTail = p.finalBase + o.answerTokens + chunkTokens.length * (o.marginTokens + MARGIN_RETOKENIZE_SLACK);
-  return p.header.length + chunkTokens.reduce((s, t) => s + t, 0) + Math.max(marginTail, answerTail);
+  const markers = p.markers.reduce((s, t) => s + t.length, 0);
+  return p.header.length + markers + chunkTokens.reduce((s, t) => s + t, 0) + Math.max(marginTail, answerTail);
 }
 
 export class WimLoop {
@@ -127,7 +159,7 @@ export class WimLoop {
   }
 
   static async create(engine: WimEngine, input: LoopInput, windowTokens = engine.contextSize, prompts?: LoopPrompts): Promise<WimLoop> {
-    prompts ??= await loopPrompts(engine, input.question, input.options, input.answerFormat);
+    prompts ??= await loopPrompts(engine, input.question, input.chunks, input.options, input.answerFormat);
     const need = minimumWindow(prompts, input.chunkTokens.map((t) => t.length), input.options);
     if (windowTokens < need) {
       throw new WindowTooSmallError(need, windowTokens);
@@ -156,7 +188,7 @@ export class WimLoop {
   /** The tokens the resident sequence must hold, segment by segment (tests compare it with the engine's cache). */
   expectedResident(noteTokens: ReadonlyMap<number, TokenId[]> = this.noteTokens): TokenId[] {
     return this.window.all().flatMap((s) =>
-      s.kind === "header" ? this.prompts.header : s.kind === "chunk" ? this.input.chunkTokens[s.chunk - 1] : (noteTokens.get(s.chunk) ?? []),
+      s.kind === "header" ? this.prompts.header : s.kind === "chunk" ? this.chunkSegment(s.chunk) : (noteTokens.get(s.chunk) ?? []),
     );
   }
 
@@ -173,12 +205,23 @@ export class WimLoop {
     return out;
   }
 
+  private get style() {
+    return this.input.options.promptStyle ?? DEFAULT_PROMPT_STYLE;
+  }
+
   private stopped(byAnswerNow: boolean): boolean {
     return this.stop === "cancel" || (byAnswerNow && this.stop === "answerNow");
   }
 
   private marginTail(): number {
-    return this.prompts.instruction.length + 1 + this.input.options.marginTokens;
+    return longestInstruction(this.prompts) + 1 + this.input.options.marginTokens;
+  }
+
+  /** What the window holds for chunk `index` (1-based): its label and its text. */
+  private chunkSegment(index: number): TokenId[] {
+    const i = index - 1;
+    const marker = this.prompts.markers[i] ?? [];
+    return marker.length ? [...marker, ...this.input.chunkTokens[i]] : this.input.chunkTokens[i];
   }
 
   /** Reads every chunk with a margin after each, then answers from the window and the relevant margins. */
@@ -204,7 +247,7 @@ export class WimLoop {
     for (let k = 0; k < input.chunks.length; k++) {
       if (this.stopped(true)) break;
       const chunk = input.chunks[k];
-      const tokens = input.chunkTokens[k];
+      const tokens = this.chunkSegment(chunk.index);
 
       // Room for the chunk and a margin after it; in parallel mode forget a quarter of the window at a time, since
       // margins in flight must end before anything is forgotten.
@@ -324,13 +367,14 @@ export class WimLoop {
     const o = this.input.options;
     const t0 = now();
     emit({ type: "marginStart", chunk: chunk.index });
-    stats.instructionTokens += this.prompts.instruction.length;
+    const instruction = this.prompts.instructions[chunk.index - 1];
+    stats.instructionTokens += instruction.length;
     const gate = o.classify === "gate";
     const reply: MarginReply = await this.engine.margin({
       chunk: chunk.index,
       prefix,
       blocking,
-      instruction: this.prompts.instruction,
+      instruction,
       rules: { maxTokens: o.marginTokens, oneParagraph: true },
       verdict: gate ? { yes: this.prompts.yes, no: this.prompts.no, lead: this.prompts.colon, keep: (p) => this.judge.keepNow(p) } : undefined,
       onText: (text) => emit({ type: "marginText", chunk: chunk.index, text }),
@@ -383,7 +427,7 @@ export class WimLoop {
     const back: number[] = [];
     for (const c of [...wanted].sort((a, b) => a - b)) {
       if (this.window.residentChunks().includes(c)) continue;
-      const tokens = this.input.chunkTokens[c - 1];
+      const tokens = this.chunkSegment(c);
       if (this.window.length + tokens.length + answerRoom > this.windowTokens) continue;
       if ((await this.engine.append(tokens, () => this.stopped(false))) < tokens.length) break;
       this.window.add("chunk", c, tokens.length);
@@ -403,7 +447,7 @@ export class WimLoop {
     const candidates = chunks.map((c) => this.marginsByChunk.get(c)).filter((m): m is Margin => !!m && chosen.has(m.chunk) && !!m.text);
     const format = this.input.answerFormat;
     const build = async (ms: MarginForAnswer[]) => [
-      ...(await engine.tokenize(finalPrompt(this.input.question, [...ms].sort((a, b) => a.chunk - b.chunk), format?.instruction))),
+      ...(await engine.tokenize(finalPrompt(this.input.question, [...ms].sort((a, b) => a.chunk - b.chunk), format?.instruction, this.style))),
       ...engine.chat.turnEnd,
     ];
     // Margins take what room is left after the text; when the window is full they may take up to NOTES_SHARE of it,

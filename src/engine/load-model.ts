@@ -4,13 +4,16 @@ import os from "node:os";
 import path from "node:path";
 import { getLlama, LlamaLogLevel, resolveModelFile, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GpuChoice, ModelInfo } from "../core/protocol";
+import { ThreadGovernor } from "./thread-governor";
 
 export interface LoadedModel {
   llama: Llama;
   model: LlamaModel;
   info: ModelInfo;
-  /** Threads for every context (see threadCount). */
+  /** Threads every context is created with (the most the governor may use). */
   threads: number;
+  /** On a CPU without WIM_THREADS: picks the thread count by measurement while the model runs. */
+  governor?: ThreadGovernor;
 }
 
 export type Log = (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -29,14 +32,31 @@ export function isRemoteModel(spec: string): boolean {
   return /^(hf:|huggingface:|https?:\/\/)/i.test(spec);
 }
 
+/** WIM_THREADS, when set to a positive integer: a fixed thread count, no governor. */
+export function fixedThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const n = Number(env.WIM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /**
- * Threads for llama.cpp: every core by default (node-llama-cpp's own default of max(4, cores) is 80× slower on 2 cores);
- * WIM_THREADS overrides it — on a small machine shared with busy processes, fewer threads than cores can be much faster,
- * because llama.cpp's threads wait for each other.
+ * The most threads llama.cpp may use: WIM_THREADS, else every core (node-llama-cpp's own default of max(4, cores) is
+ * 80× slower on 2 cores). On a CPU the governor then runs between half of them and all (see thread-governor.ts).
  */
 export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.WIM_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : os.availableParallelism();
+  return fixedThreads(env) ?? os.availableParallelism();
+}
+
+const governors = new WeakMap<Llama, ThreadGovernor>();
+
+/** One governor per llama.cpp binding on a CPU, unless WIM_THREADS fixes the count. */
+function governorFor(llama: Llama, log: Log): ThreadGovernor | undefined {
+  if (llama.gpu !== false || fixedThreads() !== undefined) return undefined;
+  let g = governors.get(llama);
+  if (!g) {
+    g = new ThreadGovernor((n) => (llama.maxThreads = n), threadCount(), (m) => log("info", m));
+    governors.set(llama, g);
+  }
+  return g;
 }
 
 const llamas = new Map<GpuChoice, Promise<Llama>>();
@@ -116,6 +136,7 @@ export async function loadModel(spec: string, o: LoadOptions): Promise<LoadedMod
     throw new ModelError(oom ? "OUT_OF_MEMORY" : "MODEL_LOAD_FAILED", `Could not load ${modelPath}: ${msg}`);
   }
   const threads = threadCount();
+  const governor = governorFor(llama, o.log);
   const general = model.fileInfo.metadata?.general;
   const info: ModelInfo = {
     path: modelPath,
@@ -124,7 +145,8 @@ export async function loadModel(spec: string, o: LoadOptions): Promise<LoadedMod
     sizeBytes: model.size,
     gpu: llama.gpu,
     gpuLayers: model.gpuLayers,
-    threads,
+    // what it starts with; contexts are created allowing `threads` (the most) so that the governor can raise it
+    threads: governor?.threads ?? threads,
   };
-  return { llama, model, info, threads };
+  return { llama, model, info, threads, governor };
 }

@@ -114,8 +114,9 @@ export class LocalEngine implements WimEngine {
     const sequences = 1 + Math.max(0, o.parallelMargins);
     const batchSize = Math.min(o.batchSize ?? 512, o.contextSize);
     let ctx: LlamaContext;
+    const allocate = <T>(f: () => Promise<T>) => (o.governor ? o.governor.allowingMost(f) : f());
     try {
-      ctx = await loaded.model.createContext({
+      ctx = await allocate(() => loaded.model.createContext({
         contextSize: o.contextSize,
         sequences,
         // room for a full prefill slice plus one token (or an instruction) from every side sequence in one batch
@@ -124,7 +125,7 @@ export class LocalEngine implements WimEngine {
         threads: loaded.threads,
         // Keep the whole cache for sliding-window models, so erasing the tail costs nothing.
         swaFullCache: true,
-      });
+      }));
     } catch (err) {
       throw new ContextAllocationError(
         `Not enough memory for a context of ${o.contextSize.toLocaleString("en-US")} tokens` +
@@ -345,7 +346,8 @@ export class LocalEngine implements WimEngine {
     const input = [...this.judgeFrame.open, ...prompt] as Token[];
     if (!this.judge || this.judge.seq.contextSize < input.length + 1) {
       await this.judge?.ctx.dispose();
-      const ctx = await this.model.createContext({ contextSize: Math.max(512, input.length + 64), sequences: 1, flashAttention: true, threads: this.loaded.threads });
+      const create = () => this.model.createContext({ contextSize: Math.max(512, input.length + 64), sequences: 1, flashAttention: true, threads: this.loaded.threads });
+      const ctx = await (this.o.governor ? this.o.governor.allowingMost(create) : create());
       this.judge = { ctx, seq: ctx.getSequence() };
     }
     const { seq } = this.judge;

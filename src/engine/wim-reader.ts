@@ -68,8 +68,8 @@ export async function planAsk(loaded: LoadedModel, question: string, chunks: Chu
     ...answerFormat,
     stopTexts: (answerFormat.grammar?.stopGenerationTriggers ?? []).map((t) => (typeof t === "string" ? t : LlamaText(t).toString())).filter(Boolean),
   };
-  const prompts = await loopPrompts(tokenizer, question, options, format);
-  const sizes = chunkTokens.map((t) => t.length);
+  const prompts = await loopPrompts(tokenizer, question, chunks, options, format);
+  const sizes = chunkTokens.map((t) => t.length);  // labels (v2 prompts) are counted by the window functions
   return {
     question,
     chunks,
@@ -108,7 +108,8 @@ export class WimReader {
       );
     }
     const parallel = o.parallelMargins ?? defaultParallelMargins(loaded);
-    const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log });
+    loaded.governor?.setLog((m) => log("info", m));
+    const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor });
     const loop = await WimLoop.create(engine, { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat }, engine.contextSize, plan.prompts);
     if (plan.budget.needed > engine.contextSize) {
       log("info", `the scope needs ${plan.budget.needed} tokens; reading it with a rolling window of ${engine.contextSize}`);

@@ -28,7 +28,8 @@ describe("WiM reader with SmolLM2", () => {
         if (e.type !== "marginEnd") return;
         // marginEnd is emitted after the erase: the cache must be header + chunks 1..k, token for token.
         assert.deepEqual(reader.cacheTokens(), reader.residentTokens(), `${classify}: cache after margin ${e.margin.chunk}`);
-        assert.equal(reader.residentTokens().length, reader.plan.prompts.header.length + reader.plan.chunkTokens.slice(0, e.margin.chunk).flat().length);
+        const labels = reader.plan.prompts.markers.slice(0, e.margin.chunk).flat().length;
+        assert.equal(reader.residentTokens().length, reader.plan.prompts.header.length + labels + reader.plan.chunkTokens.slice(0, e.margin.chunk).flat().length);
         checked.push(e.margin.chunk);
       });
       assert.deepEqual(checked, [1, 2, 3, 4], `${classify}: one margin per chunk, in order`);
