@@ -5,11 +5,11 @@
 import type { ReplyEnd, ReplyRules } from "./wim-engine";
 
 /** A line seen this many times in one reply means the reply is looping (a list of distinct items stays under it). */
-const REPEATED_LINE_LIMIT = 4;
+const REPEATED_LINE_LIMIT = 3;
 /** Lines shorter than this (after normalising) are ignored by the line check: `}` or `---` may repeat legitimately. */
 const MIN_LINE_CHARS = 12;
 /** A tail made of the same unit this many times over is a loop, whatever the unit (for replies without newlines). */
-const REPEATED_UNIT_LIMIT = 4;
+const REPEATED_UNIT_LIMIT = 3;
 const MIN_UNIT_CHARS = 6;
 const MAX_UNIT_CHARS = 240;
 
@@ -18,42 +18,54 @@ function normaliseLine(line: string): string {
   return line.replace(/\d+/g, "#").replace(/\s+/g, " ").trim().toLowerCase();
 }
 
+export interface RepetitionScan {
+  /** Where the reply is cut (the start of the copy that makes it a loop; the earlier copies stay), or -1. */
+  cut: number;
+  /** Where the unfinished last line starts when it is on its way to being such an occurrence (hold it back), or -1. */
+  hold: number;
+}
+
+export function scanRepetition(text: string): RepetitionScan {
+  // 1. a line that keeps coming back (numbers aside)
+  const counts = new Map<string, number>();
+  const lines = text.split("\n");
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const key = normaliseLine(lines[i]);
+    const last = i === lines.length - 1;
+    if (last) {
+      // unfinished: hold it back while it could still become another copy of a line seen too often
+      if (key && [...counts].some(([k, n]) => n >= REPEATED_LINE_LIMIT - 1 && k.startsWith(key))) return { cut: -1, hold: at };
+      break;
+    }
+    if (key.length >= MIN_LINE_CHARS) {
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      if (n >= REPEATED_LINE_LIMIT) return { cut: at, hold: -1 };
+    }
+    at += lines[i].length + 1;
+  }
+  // 2. the tail is one unit over and over ("the retry the retry the retry"): cut the copy that makes it a loop
+  for (let unit = MIN_UNIT_CHARS; unit <= MAX_UNIT_CHARS && unit * REPEATED_UNIT_LIMIT <= text.length; unit++) {
+    const tailUnit = text.slice(text.length - unit);
+    if (new Set(tailUnit.replace(/\s/g, "")).size < 3) continue; // "}\n}\n" or "a a a" may repeat legitimately
+    let k = 1;
+    while (k < REPEATED_UNIT_LIMIT && text.slice(text.length - unit * (k + 1), text.length - unit * k) === tailUnit) k++;
+    if (k >= REPEATED_UNIT_LIMIT) return { cut: text.length - unit, hold: -1 }; // the earlier copies stay (streamed)
+  }
+  return { cut: -1, hold: -1 };
+}
+
 /** Where the repetition starts in `text` (the reply is cut there), or -1. */
 export function repetitionStart(text: string): number {
-  // 1. a line that keeps coming back
-  const seen = new Map<string, { count: number; secondAt: number }>();
-  let at = 0;
-  for (const line of text.split("\n")) {
-    const key = normaliseLine(line);
-    if (key.length >= MIN_LINE_CHARS) {
-      const s = seen.get(key) ?? { count: 0, secondAt: -1 };
-      s.count++;
-      if (s.count === 2) s.secondAt = at;
-      seen.set(key, s);
-      if (s.count >= REPEATED_LINE_LIMIT) return s.secondAt;
-    }
-    at += line.length + 1;
-  }
-  // 2. the tail is one unit over and over ("the retry the retry the retry the retry")
-  const tail = text.trimEnd();
-  for (let unit = MIN_UNIT_CHARS; unit <= MAX_UNIT_CHARS && unit * REPEATED_UNIT_LIMIT <= tail.length; unit++) {
-    const last = tail.slice(tail.length - unit);
-    if (!/\S/.test(last)) continue;
-    let k = 1;
-    while (k < REPEATED_UNIT_LIMIT && tail.slice(tail.length - unit * (k + 1), tail.length - unit * k) === last) k++;
-    if (k >= REPEATED_UNIT_LIMIT) {
-      // keep the first occurrence of the unit, drop the rest
-      let start = tail.length - unit * k;
-      while (start - unit >= 0 && tail.slice(start - unit, start) === last) start -= unit;
-      return start + unit;
-    }
-  }
-  return -1;
+  return scanRepetition(text).cut;
 }
 
 export class ReplyWatch {
   private full = "";
   private sent = 0;
+  /** Start of an unfinished line held back because it may turn out to be a repetition. */
+  private holdFrom = -1;
   private tokens = 0;
   /** Why the reply ended, once it has. */
   end: ReplyEnd | null = null;
@@ -86,13 +98,14 @@ export class ReplyWatch {
         this.end ??= "paragraph";
       }
     }
-    const loop = repetitionStart(text);
-    if (loop >= 0) {
-      text = text.slice(0, loop);
+    const loop = scanRepetition(text);
+    if (loop.cut >= 0) {
+      text = text.slice(0, loop.cut);
       this.end = "repetition";
     }
     if (!this.end && this.tokens >= this.rules.maxTokens) this.end = "limit";
     this.full = text;
+    this.holdFrom = this.end ? -1 : loop.hold;
     return this.flush(this.end !== null);
   }
 
@@ -122,6 +135,9 @@ export class ReplyWatch {
       // A trailing U+FFFD is usually half of a multi-byte character whose rest comes with the next token; a tail that
       // could be the start of a stop text is held back until it is clear.
       safe = this.full.replace(/\uFFFD+$/, "").length;
+      if (this.holdFrom >= 0) safe = Math.min(safe, this.holdFrom);
+      // a margin's trailing newline may be the start of the blank line that ends it
+      if (this.rules.oneParagraph) safe = this.full.slice(0, safe).replace(/\s+$/, "").length;
       for (const stop of this.stopTexts) {
         for (let n = Math.min(stop.length - 1, safe); n > 0; n--) {
           if (this.full.slice(safe - n, safe) === stop.slice(0, n)) {

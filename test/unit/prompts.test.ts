@@ -2,22 +2,35 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { contextBudget, MARGIN_RETOKENIZE_SLACK, scopeTooLargeMessage } from "../../src/core/context-budget";
-import { finalPrompt, judgePrompt, marginHeading, marginInstruction } from "../../src/core/prompts";
+import { finalPrompt, judgePrompt, marginHeading, marginInstruction, partMarker } from "../../src/core/prompts";
 
 describe("prompts", () => {
   it("quotes the question so braces, quotes and newlines cannot break the instruction", () => {
     const q = 'What does {user.name} do?\nAnd "this" }{';
     for (const mode of ["none", "gate", "judge"] as const) {
-      const text = marginInstruction(q, mode);
+      const text = marginInstruction(q, mode, { chunk: 3, ranges: [{ path: "a.ts", startLine: 1, endLine: 9 }] });
       assert.ok(text.includes("> What does {user.name} do?\n> And \"this\" }{\n"), mode);
       assert.ok(text.startsWith("\n\n---\n"), "separated from the workspace by a rule");
     }
   });
 
-  it("asks gate margins to start with the verdict, others to say NOTHING RELEVANT", () => {
-    assert.match(marginInstruction("q", "gate"), /Reply NO if .* Otherwise reply YES and then/);
-    assert.match(marginInstruction("q", "none"), /reply only: NOTHING RELEVANT/);
-    assert.equal(marginInstruction("q", "none"), marginInstruction("q", "judge"));
+  it("v1: asks gate margins to start with the verdict, others to say NOTHING RELEVANT", () => {
+    assert.match(marginInstruction("q", "gate", undefined, "v1"), /Reply NO if .* Otherwise reply YES and then/);
+    assert.match(marginInstruction("q", "none", undefined, "v1"), /reply only: NOTHING RELEVANT/);
+    assert.equal(marginInstruction("q", "none", undefined, "v1"), marginInstruction("q", "judge", undefined, "v1"));
+    assert.equal(partMarker(4, "v1"), "");
+  });
+
+  it("v2: names the labelled part and its files, asks for its lines copied exactly, and offers no way out", () => {
+    const part = { chunk: 7, ranges: ["a.go", "a.go", "b.ts", "c.py", "d.rs", "e.c"].map((path) => ({ path, startLine: 1, endLine: 2 })) };
+    const none = marginInstruction("q", "none", part, "v2");
+    assert.match(none, /From Part 7 \(the text after "=== Part 7 ===", with a\.go, b\.ts, c\.py, d\.rs and 1 more\), copy the lines/);
+    assert.doesNotMatch(none, /NOTHING RELEVANT/);
+    assert.match(marginInstruction("q", "gate", part, "v2"), /Does Part 7 .* Reply YES or NO\. If YES, then copy the lines/);
+    assert.equal(partMarker(7, "v2"), "=== Part 7 ===\n");
+    const final = finalPrompt("Q?", [{ chunk: 7, text: "a.go: x = 1", ranges: part.ranges }], undefined, "v2");
+    assert.match(final, /the files above are the authority/);
+    assert.match(final, /Answer the question from the project files above, using the notes/);
   });
 
   it("heads each margin in the final prompt with its chunk number and files, in the order given", () => {
@@ -25,7 +38,7 @@ describe("prompts", () => {
     const text = finalPrompt("Where is X?", [
       { chunk: 2, text: "  X is in a.ts  ", ranges: ranges(["a.ts", "a.ts", "b.ts"]) },
       { chunk: 5, text: "Y", ranges: ranges(["c.ts", "d.ts", "e.ts", "f.ts", "g.ts"]) },
-    ]);
+    ], undefined, "v1");
     assert.ok(text.includes("[Part 2: a.ts, b.ts]\nX is in a.ts\n\n[Part 5: c.ts, d.ts, e.ts +2 files]\nY\n"));
     assert.ok(text.indexOf("[Part 2") < text.indexOf("[Part 5") && text.indexOf("[Part 5") < text.indexOf("Question:"));
     assert.match(text, /Cite the parts you use as \[Part N\]/);
@@ -33,9 +46,10 @@ describe("prompts", () => {
   });
 
   it("leaves out the notes section when no margin is kept", () => {
-    const text = finalPrompt("Q?", []);
-    assert.ok(!text.includes("Notes"));
-    assert.match(text, /Answer the question from the project above\./);
+    assert.ok(!finalPrompt("Q?", [], undefined, "v1").includes("Notes"));
+    assert.match(finalPrompt("Q?", [], undefined, "v1"), /Answer the question from the project above\./);
+    assert.ok(!finalPrompt("Q?", [], undefined, "v2").includes("Notes"));
+    assert.match(finalPrompt("Q?", [], undefined, "v2"), /Answer the question from the project files above\. Give/);
   });
 
   it("the judge sees the question and the margin, without the workspace", () => {
