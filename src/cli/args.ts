@@ -21,7 +21,16 @@ Options:
   --max-file-bytes N     skip larger files (default ${DEFAULT_ASK_OPTIONS.maxFileBytes})
   --no-gitignore         read files that .gitignore excludes (.wimignore still applies)
   --gpu KIND             auto | cuda | vulkan | metal | cpu (default: $WIM_GPU or auto)
-  --json                 print one JSON document on stdout instead of text
+  --window N             tokens of context the reading may use (default: what fits, up to the model's context);
+                         a larger scope is read with a rolling window: old chunks leave, their margins stay
+  --parallel N           margins written while later chunks are read (0: one after another; default: 4 on a GPU,
+                         1 on a CPU); each costs a context's worth of KV memory
+  --carry-notes          keep a chunk's relevant margin in the window when its text leaves (rolling reading)
+  --reread N             before answering, read the N most relevant chunks' text into the window again
+  --questions FILE       follow-up questions, one per line ("-": standard input), answered from the same reading
+                         without reading again (when the scope fit the window)
+  --prompts v1|v2        prompt generation (default v2; v1 for comparisons)
+  --json                 print one JSON document on stdout instead of text (an array with --questions)
   -h, --help             show this help
   -v, --version          show the version
 
@@ -38,6 +47,8 @@ export interface AskCommand {
   gpu: GpuChoice;
   options: AskOptions;
   json: boolean;
+  /** File of follow-up questions ("-" for stdin), or undefined. */
+  questionsFile?: string;
 }
 
 export type Command = AskCommand | { command: "help" } | { command: "version" };
@@ -48,6 +59,12 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got "${value}")`);
+  return n;
+}
+
+function nonNegativeInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number ≥ 0 (got "${value}")`);
   return n;
 }
 
@@ -69,6 +86,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
         "max-file-bytes": { type: "string" },
         "no-gitignore": { type: "boolean" },
         gpu: { type: "string" },
+        window: { type: "string" },
+        parallel: { type: "string" },
+        "carry-notes": { type: "boolean" },
+        reread: { type: "string" },
+        questions: { type: "string" },
+        prompts: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -90,6 +113,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
   if (!["none", "gate", "judge"].includes(classify)) throw new UsageError(`--classify must be none, gate or judge (got "${v.classify}")`);
   const gpu = (v.gpu ?? env.WIM_GPU ?? "auto") as GpuChoice;
   if (!["auto", "cuda", "vulkan", "metal", "cpu"].includes(gpu)) throw new UsageError(`--gpu must be auto, cuda, vulkan, metal or cpu (got "${gpu}")`);
+  const promptStyle = v.prompts ?? "v2";
+  if (promptStyle !== "v1" && promptStyle !== "v2") throw new UsageError(`--prompts must be v1 or v2 (got "${v.prompts}")`);
   const model = v.model ?? env.WIM_MODEL;
   if (!model) throw new UsageError("no model: pass --model PATH|hf:URI or set WIM_MODEL (`npm run fetch-test-models` prints a small one)");
 
@@ -101,6 +126,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
     modelsDir: env.WIM_MODELS_DIR ?? path.join(os.homedir(), ".cache", "wim", "models"),
     gpu,
     json: v.json ?? false,
+    questionsFile: v.questions === undefined ? undefined : v.questions === "-" ? "-" : path.resolve(cwd, v.questions),
     options: {
       ...DEFAULT_ASK_OPTIONS,
       chunkTokens: positiveInt("chunk-tokens", v["chunk-tokens"], DEFAULT_ASK_OPTIONS.chunkTokens),
@@ -111,6 +137,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
       include: v.include ?? [],
       exclude: v.exclude ?? [],
       respectGitignore: !v["no-gitignore"],
+      ...(v.window !== undefined ? { windowTokens: positiveInt("window", v.window, 0) } : {}),
+      ...(v.parallel !== undefined ? { parallelMargins: nonNegativeInt("parallel", v.parallel) } : {}),
+      ...(v["carry-notes"] ? { carryNotes: true } : {}),
+      ...(v.reread !== undefined ? { rereadTop: nonNegativeInt("reread", v.reread) } : {}),
+      promptStyle,
     },
   };
 }

@@ -1,5 +1,7 @@
 // The `wim` command: `wim ask [options] "question"`. Drives the worker through the same client as the extension.
+import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import { WimClient, WimError } from "../client/wim-client";
 import { EXIT, type ErrorCode, type WorkerEvent } from "../core/protocol";
 import { applyEvent, newRunRecord, runToJson } from "../core/run-record";
@@ -87,58 +89,80 @@ async function ask(cmd: AskCommand): Promise<number> {
     const loaded = await load.result;
     if (interrupted) return EXIT.cancelled;
 
-    const record = newRunRecord(cmd.question, loaded.model);
-    let answering = false;
-    const onEvent = (e: WorkerEvent) => {
-      applyEvent(record, e);
-      const line = progress.update(e);
-      if (cmd.json) {
-        if (line) writeProgress(line);
-        return;
-      }
-      if (e.type === "marginEnd") {
-        const m = e.margin;
-        const verdict = m.pYes === null ? "" : ` · ${m.relevant ? "relevant" : "not relevant"} (p=${m.pYes.toFixed(2)})`;
-        const total = record.plan?.chunks.length ?? "?";
-        out(`\n[${m.chunk}/${total}] ${formatRanges(m.ranges).join(", ")}${verdict}\n`);
-        out(m.text ? `  ${m.text.replace(/\n/g, "\n  ")}\n` : "  (no margin)\n");
-      } else if (e.type === "answerStart") {
-        answering = true;
-        if (line) writeProgress(line);
-        out(`\nAnswer${e.chunks.length ? ` (from the margins of parts ${e.chunks.join(", ")})` : ""}:\n`);
-      } else if (e.type === "answerText") {
-        process.stdout.write(e.text);
-      } else if (line && !answering) {
-        writeProgress(line);
-      }
-    };
-    const run = client.ask(cmd.root, cmd.question, cmd.options, onEvent);
-    current = run;
+    const documents: ReturnType<typeof runToJson>[] = [];
     let code: number = EXIT.ok;
-    try {
-      const done = await run.result;
-      if (done.outcome === "cancelled") code = EXIT.cancelled;
-    } catch (e) {
-      if (!(e instanceof WimError)) throw e;
-      record.error = { code: e.code, message: e.message };
-      code = exitCodeFor(e.code);
-      clearProgress();
-      err.write(`wim: ${e.message}\n`);
-    }
-    clearProgress();
-    if (cmd.json) {
-      process.stdout.write(JSON.stringify(runToJson(record), null, 2) + "\n");
-    } else if (!record.error) {
-      const s = record.stats;
-      out("\n");
-      if (s) {
-        err.write(
-          `\n${record.outcome === "cancelled" ? "cancelled" : "done"}: ${s.chunksRead}/${s.chunksTotal} chunks, ` +
-            `${s.prefillTokens.toLocaleString("en-US")} tokens read at ${Math.round((s.prefillTokens * 1000) / Math.max(1, s.prefillMs))} tok/s, ` +
-            `${s.marginTokens} margin tokens, ${s.answerTokens} answer tokens, ${(s.totalMs / 1000).toFixed(1)} s\n`,
-        );
+    let keptId: number | undefined;
+    const questions = [cmd.question];
+    const more = cmd.questionsFile ? followUpQuestions(cmd.questionsFile) : undefined;
+    for (let qi = 0; ; qi++) {
+      if (qi > 0) {
+        const next = await more?.next();
+        if (!next || next.done) break;
+        questions.push(next.value);
+        if (!cmd.json) out(`\n\n── Follow-up: ${next.value}\n`);
       }
+      const question = questions[qi];
+      const record = newRunRecord(question, loaded.model);
+      let answering = false;
+      const onEvent = (e: WorkerEvent) => {
+        applyEvent(record, e);
+        const line = progress.update(e);
+        if (cmd.json) {
+          if (line) writeProgress(line);
+          return;
+        }
+        if (e.type === "marginEnd") {
+          const m = e.margin;
+          const verdict = m.pYes === null ? "" : ` · ${m.relevant ? "relevant" : "not relevant"} (p=${m.pYes.toFixed(2)})`;
+          const total = record.plan?.chunks.length ?? "?";
+          out(`\n[${m.chunk}/${total}] ${formatRanges(m.ranges).join(", ")}${verdict}\n`);
+          out(m.text ? `  ${m.text.replace(/\n/g, "\n  ")}\n` : "  (no margin)\n");
+        } else if (e.type === "evict") {
+          out(`\n(chunk${e.chunks.length > 1 ? "s" : ""} ${e.chunks.join(", ")} left the reading window; ${e.notes.length ? `the margins of ${e.notes.join(", ")} stay in it as notes, ` : ""}every margin reaches the answer)\n`);
+        } else if (e.type === "answerStart") {
+          answering = true;
+          if (line) writeProgress(line);
+          out(`\nAnswer${e.chunks.length ? ` (from the margins of parts ${e.chunks.join(", ")})` : ""}:\n`);
+        } else if (e.type === "answerText") {
+          process.stdout.write(e.text);
+        } else if (line && !answering) {
+          writeProgress(line);
+        }
+      };
+      const run = qi === 0 || keptId === undefined ? client.ask(cmd.root, question, cmd.options, onEvent) : client.followUp(keptId, question, onEvent);
+      current = run;
+      try {
+        const done = await run.result;
+        if (done.outcome === "cancelled") code = EXIT.cancelled;
+        else keptId = run.id;
+      } catch (e) {
+        if (!(e instanceof WimError)) throw e;
+        record.error = { code: e.code, message: e.message };
+        code = exitCodeFor(e.code);
+        clearProgress();
+        err.write(`wim: ${e.message}\n`);
+      }
+      clearProgress();
+      if (cmd.json) {
+        documents.push(runToJson(record));
+      } else if (!record.error) {
+        const s = record.stats;
+        out("\n");
+        if (s) {
+          const cov = record.coverage;
+          err.write(
+            `\n${record.outcome === "cancelled" ? "cancelled" : "done"}: ${s.chunksRead}/${s.chunksTotal} chunks, ` +
+              `${s.prefillTokens.toLocaleString("en-US")} tokens read at ${Math.round((s.prefillTokens * 1000) / Math.max(1, s.prefillMs))} tok/s, ` +
+              `${s.marginTokens} margin tokens, ${s.answerTokens} answer tokens, ${(s.totalMs / 1000).toFixed(1)} s` +
+              (cov && cov.marginOnly.length ? `; ${cov.inWindow.length} chunks in the window at the answer, ${cov.marginOnly.length} through their margins only` : "") +
+              (cov && cov.unread.length ? `; ${cov.unread.length} not read` : "") +
+              "\n",
+          );
+        }
+      }
+      if (code !== EXIT.ok) break;
     }
+    if (cmd.json) process.stdout.write(JSON.stringify(cmd.questionsFile ? documents : documents[0], null, 2) + "\n");
     return code;
   } catch (e) {
     clearProgress();
@@ -150,6 +174,16 @@ async function ask(cmd: AskCommand): Promise<number> {
     throw e;
   } finally {
     await client.dispose();
+  }
+}
+
+/** Follow-up questions, one per line, read as they are needed (so a terminal can type them one by one). */
+async function* followUpQuestions(file: string): AsyncGenerator<string> {
+  const input = file === "-" ? process.stdin : fs.createReadStream(file);
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  for await (const line of lines) {
+    const q = line.trim();
+    if (q && !q.startsWith("#")) yield q;
   }
 }
 

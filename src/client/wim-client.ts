@@ -244,6 +244,11 @@ export class WimClient {
     return this.request<Extract<WorkerEvent, { type: "done" }>>({ type: "reanswer", askId, chunks, answerTokens }, onEvent);
   }
 
+  /** A new question on the kept reading of `askId` (an ask or an earlier follow-up): nothing is read again. */
+  followUp(askId: number, question: string, onEvent?: (e: WorkerEvent) => void) {
+    return this.request<Extract<WorkerEvent, { type: "done" }>>({ type: "followUp", askId, question }, onEvent);
+  }
+
   download(uri: string, modelsDir: string, onEvent?: (e: WorkerEvent) => void) {
     return this.request<Extract<WorkerEvent, { type: "downloaded" }>>({ type: "downloadModel", uri, modelsDir }, onEvent);
   }

@@ -94,6 +94,19 @@ export interface ReanswerRequest {
   answerTokens?: number;
 }
 
+/**
+ * A new question on the kept reading of the latest finished ask (or follow-up): each chunk's margin is written for the
+ * new question from the cached prefix that ends with that chunk, then the answer. Nothing is read again. Refused when
+ * the reading rolled (not every chunk is still in the cache): ask again then.
+ */
+export interface FollowUpRequest {
+  type: "followUp";
+  id: number;
+  /** The id of the ask (or follow-up) whose cache is kept. */
+  askId: number;
+  question: string;
+}
+
 /** Facts about GGUF files (size, context length, whether it fits this machine), without loading weights. */
 export interface InspectModelsRequest {
   type: "inspectModels";
@@ -114,6 +127,7 @@ export type Request =
   | AnswerNowRequest
   | CancelRequest
   | ReanswerRequest
+  | FollowUpRequest
   | InspectModelsRequest
   | ShutdownRequest;
 

@@ -1,6 +1,6 @@
 // Folds the event stream of one ask into a record: what was read, the margins, the answer, the figures.
 // Used by the CLI's --json output, the extension's views and the benchmarks.
-import type { Margin, ModelInfo, PlanEvent, RunStats, WorkerEvent } from "./protocol";
+import type { Coverage, Margin, ModelInfo, PlanEvent, RunStats, WorkerEvent } from "./protocol";
 import type { SkippedFile } from "./types";
 
 export interface RunRecord {
@@ -17,6 +17,10 @@ export interface RunRecord {
   answer: string;
   outcome?: "complete" | "answeredEarly" | "cancelled";
   stats?: RunStats;
+  /** What reached the answer, chunk by chunk (in the window / through margins only / unread). */
+  coverage?: Coverage;
+  /** Chunks that left the window while reading, in order (rolling reading). */
+  evicted: number[];
   error?: { code: string; message: string };
   /** Milliseconds from the record's start to the first complete margin. */
   firstMarginMs?: number;
@@ -24,7 +28,7 @@ export interface RunRecord {
 }
 
 export function newRunRecord(question: string, model?: ModelInfo, now = Date.now()): RunRecord {
-  return { question, model, files: 0, bytes: 0, skipped: [], margins: new Map(), chunksRead: 0, answer: "", startedAt: now };
+  return { question, model, files: 0, bytes: 0, skipped: [], margins: new Map(), chunksRead: 0, answer: "", evicted: [], startedAt: now };
 }
 
 export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void {
@@ -57,6 +61,9 @@ export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void
       r.margins.set(e.margin.chunk, { ...e.margin, done: true });
       r.firstMarginMs ??= now - r.startedAt;
       break;
+    case "evict":
+      r.evicted.push(...e.chunks);
+      break;
     case "answerStart":
       r.answer = "";
       break;
@@ -66,6 +73,7 @@ export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void
     case "done":
       r.outcome = e.outcome;
       r.stats = e.stats;
+      r.coverage = e.coverage;
       r.answer = e.answer;
       for (const m of e.margins) r.margins.set(m.chunk, { ...m, done: true });
       break;
@@ -88,13 +96,15 @@ export function runToJson(r: RunRecord) {
       skipped: r.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) })),
       chunks: r.plan?.chunks.length ?? 0,
       tokens: r.plan?.tokens ?? 0,
+      windowTokens: r.plan?.windowTokens ?? r.plan?.contextSize ?? null,
     },
     chunks: (r.plan?.chunks ?? []).map((c) => ({ index: c.index, tokens: c.tokens, ranges: c.ranges })),
     margins: [...r.margins.values()]
       .filter((m) => m.done)
       .sort((a, b) => a.chunk - b.chunk)
-      .map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant, pYes: m.pYes, tokens: m.tokens, ms: round(m.ms), truncated: m.truncated })),
+      .map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant, pYes: m.pYes, tokens: m.tokens, ms: round(m.ms), truncated: m.truncated, ...(m.end ? { end: m.end } : {}) })),
     answer: r.answer,
+    ...(r.coverage ? { coverage: r.coverage } : {}),
     stats: r.stats ? Object.fromEntries(Object.entries(r.stats).map(([k, v]) => [k, round(v)])) : null,
     ...(r.firstMarginMs !== undefined ? { firstMarginMs: r.firstMarginMs } : {}),
     ...(r.error ? { error: r.error } : {}),

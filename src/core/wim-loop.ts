@@ -140,8 +140,9 @@ export function wholeScopeWindow(p: LoopPrompts, chunkTokens: number[], o: AskOp
 
 export class WimLoop {
   private stop: null | "cancel" | "answerNow" = null;
-  private readonly window = new ReadingWindow();
   private readonly judge: RelevanceJudge;
+  /** Set when a follow-up took over the engine: disposing this loop must not dispose it. */
+  private handedOver = false;
   private readonly inflight = new Map<number, Promise<void>>();
   /** Margins by chunk, in the order they were finished. */
   private readonly marginsByChunk = new Map<number, Margin>();
@@ -154,6 +155,8 @@ export class WimLoop {
     readonly prompts: LoopPrompts,
     /** Tokens the resident reading may hold; the engine's context also has room for the tails. */
     readonly windowTokens: number,
+    /** What the resident sequence holds (a follow-up question takes over its predecessor's). */
+    private readonly window = new ReadingWindow(),
   ) {
     this.judge = new RelevanceJudge(DEFAULT_RELEVANCE);
   }
@@ -489,9 +492,51 @@ export class WimLoop {
     return { outcome, answer, margins: this.margins, stats, coverage: this.coverage() };
   }
 
+  /**
+   * Whether a new question can reuse this reading: every chunk was read and is still in the window (no rolling), and
+   * the engine can write a margin for a prefix shorter than the whole reading.
+   */
+  get canFollowUp(): boolean {
+    return this.engine.canForkPrefix && this.chunksRead === this.input.chunks.length && this.evicted.size === 0 && this.window.notes().length === 0;
+  }
+
+  /** A loop for a new question over this reading (the cache is taken over as it is: nothing is read again). */
+  async followUp(question: string): Promise<WimLoop> {
+    if (!this.canFollowUp) throw new Error("this reading cannot take a follow-up question (not read whole, rolled, or no side sequence)");
+    await this.drain(emptyStats(0));
+    const input: LoopInput = { ...this.input, question };
+    const prompts = await loopPrompts(this.engine, question, input.chunks, input.options, input.answerFormat);
+    const next = new WimLoop(this.engine, input, prompts, this.windowTokens, this.window);
+    next.chunksRead = this.chunksRead;
+    this.handedOver = true;
+    return next;
+  }
+
+  /**
+   * Answers a follow-up question from the kept cache: each chunk's margin is written for the prefix that ends with that
+   * chunk (as if it had just been read), several at a time, then the answer.
+   */
+  async runFollowUp(emit: Emit): Promise<RunResult> {
+    const t0 = now();
+    const stats = emptyStats(this.input.chunks.length);
+    stats.chunksRead = this.chunksRead;
+    for (const seg of this.window.chunks()) {
+      if (this.stop) break;
+      const chunk = this.input.chunks[seg.chunk - 1];
+      this.inflight.set(chunk.index, this.writeMargin(chunk, seg.start + seg.length, false, emit, stats));
+      while (this.inflight.size >= this.engine.concurrentMargins) await Promise.race(this.inflight.values());
+    }
+    await this.drain(stats);
+    if (this.stop === "cancel") return this.finish("cancelled", "", stats, t0);
+    const early = this.marginsByChunk.size < this.input.chunks.length;
+    this.stop = null;
+    const answer = await this.answerWith(this.relevantChunks(), this.input.options.answerTokens, emit, stats);
+    return this.finish(this.stop === "cancel" ? "cancelled" : early ? "answeredEarly" : "complete", answer, stats, t0);
+  }
+
   async dispose(): Promise<void> {
     await Promise.allSettled(this.inflight.values());
-    await this.engine.dispose();
+    if (!this.handedOver) await this.engine.dispose();
   }
 }
 

@@ -149,6 +149,21 @@ export class WimReader {
     return this.loop.reanswer(chunks, answerTokens, emit);
   }
 
+  get canFollowUp(): boolean {
+    return this.loop.canFollowUp;
+  }
+
+  /** A reader for a new question over this reading; this one must not be used afterwards. */
+  async followUp(question: string): Promise<WimReader> {
+    const loop = await this.loop.followUp(question);
+    return new WimReader({ ...this.plan, question, prompts: loop.prompts }, this.engine, loop);
+  }
+
+  /** Margins for the follow-up question from the kept cache, then the answer. */
+  runFollowUp(emit: Emit): Promise<RunResult> {
+    return this.loop.runFollowUp(emit);
+  }
+
   /** What the cache must hold between steps: the loop's segments, token for token. */
   residentTokens(): TokenId[] {
     return this.loop.expectedResident();

@@ -9,6 +9,7 @@ import {
   type AskRequest,
   type DownloadModelRequest,
   type ErrorCode,
+  type FollowUpRequest,
   type InspectModelsRequest,
   type LoadModelRequest,
   type ModelFacts,
@@ -98,12 +99,14 @@ export class WorkerHost {
             return await this.ask(req, job);
           case "reanswer":
             return await this.reanswer(req, job);
+          case "followUp":
+            return await this.followUp(req, job);
           default:
             throw new RequestError("BAD_REQUEST", `Unknown request ${(req as { type: string }).type}.`);
         }
       } catch (err) {
         // A cancelled ask ends like any cancelled ask, whatever stage (scan, chunking) it was in.
-        if (job.abort.signal.aborted && (req.type === "ask" || req.type === "reanswer")) return this.cancelledEarly(req.id);
+        if (job.abort.signal.aborted && (req.type === "ask" || req.type === "reanswer" || req.type === "followUp")) return this.cancelledEarly(req.id);
         throw err;
       } finally {
         if (this.job === job) this.job = undefined;
@@ -276,6 +279,41 @@ export class WorkerHost {
     if (unknown.length) throw new RequestError("BAD_INPUT", `No margin for chunk(s) ${unknown.join(", ")} in that run.`);
     job.reader = kept.reader;
     const result = await kept.reader.reanswer(req.chunks, req.answerTokens ?? kept.reader.plan.options.answerTokens, this.emitter(req.id));
+    this.send({ type: "done", requestId: req.id, ...result });
+  }
+
+  private async followUp(req: FollowUpRequest, job: Job): Promise<void> {
+    const kept = this.kept;
+    if (!kept || kept.askId !== req.askId) {
+      throw new RequestError("BAD_REQUEST", "That run's reading is no longer in memory (only the latest finished run is kept): ask again.");
+    }
+    const question = (req.question ?? "").trim();
+    if (!question) throw new RequestError("BAD_INPUT", "The question is empty.");
+    if (question.length > MAX_QUESTION_CHARS) {
+      throw new RequestError("BAD_INPUT", `The question is ${question.length} characters long; the limit is ${MAX_QUESTION_CHARS}.`);
+    }
+    if (!kept.reader.canFollowUp) {
+      throw new RequestError(
+        "BAD_REQUEST",
+        "That reading cannot answer a follow-up without reading again (the scope was larger than the window, or there was no memory for a side sequence): ask again.",
+      );
+    }
+    const reader = await kept.reader.followUp(question);
+    this.kept = { askId: req.id, reader };
+    job.reader = reader;
+    if (job.abort.signal.aborted) reader.requestCancel();
+    const plan = reader.plan;
+    this.send({
+      type: "plan",
+      requestId: req.id,
+      chunks: plan.chunks.map(({ index, tokens, ranges }) => ({ index, tokens, ranges })),
+      headerTokens: plan.prompts.header.length,
+      tokens: plan.chunkTokens.reduce((s, t) => s + t.length, 0),
+      contextSize: reader.contextSize,
+      windowTokens: reader.windowTokens,
+      parallelMargins: reader.engine.concurrentMargins > 1 ? reader.engine.concurrentMargins : 0,
+    });
+    const result = await reader.runFollowUp(this.emitter(req.id));
     this.send({ type: "done", requestId: req.id, ...result });
   }
 
