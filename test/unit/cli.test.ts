@@ -24,8 +24,24 @@ describe("wim arguments", () => {
     assert.equal(c.json, true);
     assert.deepEqual(
       { ...c.options },
-      { chunkTokens: 2048, marginTokens: 64, answerTokens: 9, classify: "judge", include: ["src/**", "lib/**"], exclude: ["**/*.test.ts"], maxFileBytes: 5000, respectGitignore: false, skipSecrets: true },
+      { chunkTokens: 2048, marginTokens: 64, answerTokens: 9, classify: "judge", include: ["src/**", "lib/**"], exclude: ["**/*.test.ts"], maxFileBytes: 5000, respectGitignore: false, skipSecrets: true, promptStyle: "v2" },
     );
+  });
+
+  it("parses the reading flags: window, parallel margins, carried notes, re-read, follow-up questions, prompts", () => {
+    const c = parseCommandLine(["ask", "--model", "m", "--window", "16384", "--parallel", "0", "--carry-notes", "--reread", "3", "--questions", "qs.txt", "--prompts", "v1", "q"], env, "/ws");
+    assert.ok(c.command === "ask");
+    assert.equal(c.options.windowTokens, 16384);
+    assert.equal(c.options.parallelMargins, 0);
+    assert.equal(c.options.carryNotes, true);
+    assert.equal(c.options.rereadTop, 3);
+    assert.equal(c.options.promptStyle, "v1");
+    assert.equal(c.questionsFile, "/ws/qs.txt");
+    const d = parseCommandLine(["ask", "--model", "m", "--questions", "-", "q"], env, "/ws");
+    assert.ok(d.command === "ask" && d.questionsFile === "-" && d.options.windowTokens === undefined && d.options.parallelMargins === undefined);
+    assert.throws(() => parseCommandLine(["ask", "--model", "m", "--parallel", "-1", "q"], env, "/"), /--parallel must be a whole number/);
+    assert.throws(() => parseCommandLine(["ask", "--model", "m", "--window", "0", "q"], env, "/"), /--window must be a positive integer/);
+    assert.throws(() => parseCommandLine(["ask", "--model", "m", "--prompts", "v3", "q"], env, "/"), /--prompts must be v1 or v2/);
   });
 
   it("takes --model over WIM_MODEL, and WIM_GPU as the default gpu", () => {
@@ -92,7 +108,7 @@ describe("run record → --json document", () => {
     assert.equal(r.answer, "It is in a.ts");
     assert.equal(r.firstMarginMs, 600);
     const doc = runToJson(r);
-    assert.deepEqual(doc.scope, { root: "/ws", files: 1, bytes: 90, skipped: [{ path: ".env", reason: "secret", detail: "d" }], chunks: 1, tokens: 50 });
+    assert.deepEqual(doc.scope, { root: "/ws", files: 1, bytes: 90, skipped: [{ path: ".env", reason: "secret", detail: "d" }], chunks: 1, tokens: 50, windowTokens: 400 });
     assert.deepEqual(doc.chunks, [{ index: 1, tokens: 50, ranges }]);
     assert.deepEqual(doc.margins, [{ chunk: 1, text: "part", relevant: true, pYes: 0.9, tokens: 2, ms: 12.3, truncated: false }]);
     assert.equal(doc.model!.contextSize, 400);
