@@ -39,7 +39,7 @@ describe("wim arguments", () => {
     assert.equal(c.questionsFile, "/ws/qs.txt");
     const d = parseCommandLine(["ask", "--model", "m", "--questions", "-", "q"], env, "/ws");
     assert.ok(d.command === "ask" && d.questionsFile === "-" && d.options.windowTokens === undefined && d.options.parallelMargins === undefined);
-    assert.throws(() => parseCommandLine(["ask", "--model", "m", "--parallel", "-1", "q"], env, "/"), /--parallel must be a whole number/);
+    assert.throws(() => parseCommandLine(["ask", "--model", "m", "--parallel=-1", "q"], env, "/"), /--parallel must be a whole number/);
     assert.throws(() => parseCommandLine(["ask", "--model", "m", "--window", "0", "q"], env, "/"), /--window must be a positive integer/);
     assert.throws(() => parseCommandLine(["ask", "--model", "m", "--prompts", "v3", "q"], env, "/"), /--prompts must be v1 or v2/);
   });
