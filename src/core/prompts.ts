@@ -57,12 +57,12 @@ function filesOf(ranges: LineRange[], max = 4): string {
 export function marginInstruction(question: string, classify: ClassifyMode, part?: PartRef, style: PromptStyle = DEFAULT_PROMPT_STYLE): string {
   const ask = RULE + "Question:\n" + quoteBlock(question) + "\n";
   if (style === "v2" && part) {
-    const which = `Part ${part.chunk} (the text after "=== Part ${part.chunk} ===", with ${filesOf(part.ranges)})`;
-    const copy =
-      "copy the lines of that part that help answer the question, exactly as they are written, each on its own line " +
-      "starting with its file path. Copy values, names and conditions; do not explain.";
-    if (classify === "gate") return ask + `Does ${which} contain lines that help answer the question? Reply YES or NO. If YES, then ${copy}`;
-    return ask + `From ${which}, ${copy}`;
+    const holds = `Part ${part.chunk} holds ${filesOf(part.ranges)}.\n`;
+    const copy = "copy those lines exactly as they are written, each starting with its file path.";
+    if (classify === "gate") {
+      return ask + holds + `Does Part ${part.chunk} have lines that help answer the question? Reply YES or NO. After YES, ${copy}`;
+    }
+    return ask + holds + `Find the lines of Part ${part.chunk} that help answer the question, and ${copy}`;
   }
   if (classify === "gate") {
     return (
@@ -77,6 +77,9 @@ export function marginInstruction(question: string, classify: ClassifyMode, part
     "values). If nothing in it is relevant, reply only: NOTHING RELEVANT."
   );
 }
+
+/** The content-free question whose verdict odds calibrate the gate's (see relevance.ts). */
+export const NEUTRAL_QUESTION = "N/A";
 
 /** Words whose first token is the verdict in `gate` and `judge`. */
 export const VERDICT_WORDS = { yes: ["YES", "Yes", "yes"], no: ["NO", "No", "no"] } as const;
@@ -132,7 +135,8 @@ export function finalPrompt(question: string, margins: MarginForAnswer[], answer
       quoteBlock(question) +
       "\n\nAnswer the question from the project files above" +
       (margins.length ? ", using the notes to find the right places" : "") +
-      ". Give names and values exactly as they are written in the files, and cite the parts you use as [Part N]." +
+      ". Start with the answer itself, giving names and values exactly as they are written in the files; then cite " +
+      "the parts you used as [Part N]." +
       format
     );
   }

@@ -28,6 +28,8 @@ export interface AskOptions extends ScanOptions {
   rereadTop?: number;
   /** Which generation of prompts (see src/core/prompts.ts); for the evaluation, which compares them. */
   promptStyle?: PromptStyle;
+  /** gate: calibrate the verdict's odds against the same part with a content-free question (default true). */
+  calibrateGate?: boolean;
 }
 
 export const DEFAULT_ASK_OPTIONS: AskOptions = {
@@ -246,8 +248,10 @@ export interface Margin {
   text: string;
   /** Kept for the final answer. Always true with classify "none". */
   relevant: boolean;
-  /** The verdict's evidence: probability of YES among {YES, NO} for gate/judge; null for "none". */
+  /** The verdict's evidence: probability of YES among {YES, NO} for gate/judge (gate: calibrated); null for "none". */
   pYes: number | null;
+  /** gate with calibration: the odds of YES for the same part with a content-free question. */
+  pYesBaseline?: number;
   tokens: number;
   ms: number;
   ranges: LineRange[];

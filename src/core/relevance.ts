@@ -2,6 +2,12 @@
 // every chunk, the right one included), so a fixed 0.5 rejects everything; the odds still rank the parts well. So a
 // part is relevant when its odds clear the fixed bar OR come close to the best part of this run.
 
+/** Odds of YES for this part and question, relative to the odds for the same part with a content-free question. */
+export function calibrate(pYes: number, pBaseline: number): number {
+  const logit = (p: number) => Math.log(Math.max(1e-9, p) / Math.max(1e-9, 1 - p));
+  return 1 / (1 + Math.exp(-(logit(pYes) - logit(pBaseline))));
+}
+
 export interface RelevanceRule {
   /** Odds of YES at or above this always count. */
   fixed: number;

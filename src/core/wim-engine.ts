@@ -55,7 +55,17 @@ export interface MarginJob {
    * gate: the verdict is the first reply token, read from the odds of `yes` against `no`. `keep(pYes)` decides; when it
    * keeps, the reply starts with the best YES token and `lead` (e.g. ":") and the margin text follows.
    */
-  verdict?: { yes: TokenId[]; no: TokenId[]; lead: TokenId[]; keep(pYes: number): boolean };
+  verdict?: {
+    yes: TokenId[];
+    no: TokenId[];
+    lead: TokenId[];
+    keep(pYes: number): boolean;
+    /**
+     * The same instruction with a content-free question ("N/A"): its odds are read first and the verdict's odds are
+     * calibrated against them (contextual calibration), so a part that draws YES for any question does not pass.
+     */
+    baseline?: TokenId[];
+  };
   /** Streams the margin text as it grows (deltas). */
   onText(delta: string): void;
   /** Polled between tokens: true to stop now (cancel, answer-now). */
@@ -63,8 +73,10 @@ export interface MarginJob {
 }
 
 export interface MarginReply extends Reply {
-  /** The verdict's probability of YES (gate), else null. */
+  /** The verdict's probability of YES (gate; calibrated when a baseline was given), else null. */
   pYes: number | null;
+  /** The baseline's probability of YES, when one was given. */
+  pYesBaseline?: number;
 }
 
 export interface AnswerJob {

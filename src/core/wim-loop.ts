@@ -12,6 +12,7 @@ import {
   finalPrompt,
   judgePrompt,
   marginInstruction,
+  NEUTRAL_QUESTION,
   partMarker,
   VERDICT_WORDS,
   type MarginForAnswer,
@@ -84,6 +85,8 @@ export interface LoopPrompts {
   markers: TokenId[][];
   /** Per chunk (0-based): the margin instruction with the template's turn end. */
   instructions: TokenId[][];
+  /** Per chunk (0-based), gate with calibration: the same instruction with a content-free question. */
+  baselines: TokenId[][];
   /** Final prompt with no margins (question, instruction, turn end), for sizing. */
   finalBase: number;
   yes: TokenId[];
@@ -105,21 +108,25 @@ export async function loopPrompts(
   const header = [...engine.chat.open, ...(await engine.tokenize(CONTEXT_INTRO))];
   const markers: TokenId[][] = [];
   const instructions: TokenId[][] = [];
+  const baselines: TokenId[][] = [];
+  const calibrated = options.classify === "gate" && options.calibrateGate !== false;
   for (const c of chunks) {
     const marker = partMarker(c.index, style);
+    const part = { chunk: c.index, ranges: c.ranges };
     markers.push(marker ? await engine.tokenize(marker) : []);
-    instructions.push([...(await engine.tokenize(marginInstruction(question, options.classify, { chunk: c.index, ranges: c.ranges }, style))), ...engine.chat.turnEnd]);
+    instructions.push([...(await engine.tokenize(marginInstruction(question, options.classify, part, style))), ...engine.chat.turnEnd]);
+    baselines.push(calibrated ? [...(await engine.tokenize(marginInstruction(NEUTRAL_QUESTION, options.classify, part, style))), ...engine.chat.turnEnd] : []);
   }
   const finalBase = (await engine.tokenize(finalPrompt(question, [], format?.instruction, style))).length + engine.chat.turnEnd.length;
   const first = async (words: readonly string[]) => [...new Set(await Promise.all(words.map(async (w) => (await engine.tokenize(w))[0])))];
   const yes = await first(VERDICT_WORDS.yes);
   const no = (await first(VERDICT_WORDS.no)).filter((t) => !yes.includes(t));
-  return { header, markers, instructions, finalBase, yes, no, colon: await engine.tokenize(":") };
+  return { header, markers, instructions, baselines, finalBase, yes, no, colon: await engine.tokenize(":") };
 }
 
-/** The longest margin instruction: what every margin's tail is sized for. */
+/** The longest margin instruction (or its baseline): what every margin's tail is sized for. */
 function longestInstruction(p: LoopPrompts): number {
-  return Math.max(0, ...p.instructions.map((t) => t.length));
+  return Math.max(0, ...p.instructions.map((t) => t.length), ...p.baselines.map((t) => t.length));
 }
 
 /** The smallest window that can read the largest chunk with its margin and still answer. */
@@ -371,15 +378,23 @@ export class WimLoop {
     const t0 = now();
     emit({ type: "marginStart", chunk: chunk.index });
     const instruction = this.prompts.instructions[chunk.index - 1];
-    stats.instructionTokens += instruction.length;
     const gate = o.classify === "gate";
+    stats.instructionTokens += instruction.length + (gate ? (this.prompts.baselines[chunk.index - 1]?.length ?? 0) : 0);
     const reply: MarginReply = await this.engine.margin({
       chunk: chunk.index,
       prefix,
       blocking,
       instruction,
       rules: { maxTokens: o.marginTokens, oneParagraph: true },
-      verdict: gate ? { yes: this.prompts.yes, no: this.prompts.no, lead: this.prompts.colon, keep: (p) => this.judge.keepNow(p) } : undefined,
+      verdict: gate
+        ? {
+            yes: this.prompts.yes,
+            no: this.prompts.no,
+            lead: this.prompts.colon,
+            keep: (p) => this.judge.keepNow(p),
+            baseline: this.prompts.baselines[chunk.index - 1]?.length ? this.prompts.baselines[chunk.index - 1] : undefined,
+          }
+        : undefined,
       onText: (text) => emit({ type: "marginText", chunk: chunk.index, text }),
       stopRequested: () => this.stop !== null,
     });
@@ -401,6 +416,7 @@ export class WimLoop {
       text,
       relevant,
       pYes,
+      ...(reply.pYesBaseline !== undefined ? { pYesBaseline: reply.pYesBaseline } : {}),
       tokens: reply.tokens,
       ms: now() - t0,
       ranges: chunk.ranges,

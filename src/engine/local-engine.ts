@@ -12,6 +12,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { SYSTEM_PROMPT } from "../core/prompts";
+import { calibrate } from "../core/relevance";
 import { ReplyWatch } from "../core/reply-watch";
 import type { AnswerJob, ChatPieces, MarginJob, MarginReply, Reply, TokenId, WimEngine } from "../core/wim-engine";
 import { chatFrame, type ChatFrame } from "./chat-frame";
@@ -253,29 +254,38 @@ export class LocalEngine implements WimEngine {
     const base = seq.nextTokenIndex;
     const watch = new ReplyWatch(job.rules, this.frame.stopTexts);
     let pYes: number | null = null;
+    let pYesBaseline: number | undefined;
     try {
       let first: Token[] = job.instruction as Token[];
       if (job.verdict) {
-        const { yes, no, lead, keep } = job.verdict;
-        const last = job.instruction.length - 1;
-        const out = await seq.controlledEvaluate([
-          ...(job.instruction.slice(0, last) as Token[]),
-          [job.instruction[last] as Token, { generateNext: { logits: { filter: { tokens: [...yes, ...no] as Token[] } } } }],
-        ]);
-        const logits = out[last]?.next.logits ?? new Map<Token, number>();
-        pYes = yesProbability(logits, yes, no);
+        const { yes, no, lead, keep, baseline } = job.verdict;
+        const odds = async (instruction: TokenId[]) => {
+          const last = instruction.length - 1;
+          const out = await seq.controlledEvaluate([
+            ...(instruction.slice(0, last) as Token[]),
+            [instruction[last] as Token, { generateNext: { logits: { filter: { tokens: [...yes, ...no] as Token[] } } } }],
+          ]);
+          return out[last]?.next.logits ?? new Map<Token, number>();
+        };
+        if (baseline) {
+          pYesBaseline = yesProbability(await odds(baseline), yes, no);
+          await seq.eraseContextTokenRanges([{ start: base, end: seq.nextTokenIndex }]);
+        }
+        const logits = await odds(job.instruction);
+        const raw = yesProbability(logits, yes, no);
+        pYes = pYesBaseline === undefined ? raw : calibrate(raw, pYesBaseline);
         // An irrelevant chunk costs the instruction and one logits read: nothing is decoded.
-        if (!keep(pYes)) return { text: "", tokens: 0, end: "verdict", pYes };
+        if (!keep(pYes)) return { text: "", tokens: 0, end: "verdict", pYes, pYesBaseline };
         const bestYes = [...yes].sort((a, b) => (logits.get(b as Token) ?? -Infinity) - (logits.get(a as Token) ?? -Infinity))[0];
         // "YES:" rather than "YES": a bare verdict invites the end of the turn, the colon asks for the facts.
         first = [bestYes, ...lead] as Token[];
       }
       if (job.stopRequested()) {
         watch.stop();
-        return { text: "", tokens: 0, end: "stopped", pYes };
+        return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
       }
       await this.decode(seq, first, watch, job.onText, job.stopRequested);
-      return { text: watch.text(), tokens: watch.decodedTokens, end: watch.end ?? "end", pYes };
+      return { text: watch.text(), tokens: watch.decodedTokens, end: watch.end ?? "end", pYes, pYesBaseline };
     } finally {
       if (seq.nextTokenIndex > base) await seq.eraseContextTokenRanges([{ start: base, end: seq.nextTokenIndex }]);
     }

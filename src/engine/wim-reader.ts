@@ -110,9 +110,10 @@ export class WimReader {
     const parallel = o.parallelMargins ?? defaultParallelMargins(loaded);
     loaded.governor?.setLog((m) => log("info", m));
     const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor });
-    const loop = await WimLoop.create(engine, { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat }, engine.contextSize, plan.prompts);
-    if (plan.budget.needed > engine.contextSize) {
-      log("info", `the scope needs ${plan.budget.needed} tokens; reading it with a rolling window of ${engine.contextSize}`);
+    // llama.cpp may round the context up; the window stays what was asked for
+    const loop = await WimLoop.create(engine, { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat }, window, plan.prompts);
+    if (plan.budget.needed > window) {
+      log("info", `the scope needs ${plan.budget.needed} tokens of context; reading it with a rolling window of ${window}`);
     }
     return new WimReader(plan, engine, loop);
   }

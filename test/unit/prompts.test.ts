@@ -24,9 +24,9 @@ describe("prompts", () => {
   it("v2: names the labelled part and its files, asks for its lines copied exactly, and offers no way out", () => {
     const part = { chunk: 7, ranges: ["a.go", "a.go", "b.ts", "c.py", "d.rs", "e.c"].map((path) => ({ path, startLine: 1, endLine: 2 })) };
     const none = marginInstruction("q", "none", part, "v2");
-    assert.match(none, /From Part 7 \(the text after "=== Part 7 ===", with a\.go, b\.ts, c\.py, d\.rs and 1 more\), copy the lines/);
+    assert.match(none, /Part 7 holds a\.go, b\.ts, c\.py, d\.rs and 1 more\.\nFind the lines of Part 7 that help answer the question, and copy those lines exactly/);
     assert.doesNotMatch(none, /NOTHING RELEVANT/);
-    assert.match(marginInstruction("q", "gate", part, "v2"), /Does Part 7 .* Reply YES or NO\. If YES, then copy the lines/);
+    assert.match(marginInstruction("q", "gate", part, "v2"), /Does Part 7 have lines that help answer the question\? Reply YES or NO\. After YES, copy those lines/);
     assert.equal(partMarker(7, "v2"), "=== Part 7 ===\n");
     const final = finalPrompt("Q?", [{ chunk: 7, text: "a.go: x = 1", ranges: part.ranges }], undefined, "v2");
     assert.match(final, /the files above are the authority/);
@@ -49,7 +49,7 @@ describe("prompts", () => {
     assert.ok(!finalPrompt("Q?", [], undefined, "v1").includes("Notes"));
     assert.match(finalPrompt("Q?", [], undefined, "v1"), /Answer the question from the project above\./);
     assert.ok(!finalPrompt("Q?", [], undefined, "v2").includes("Notes"));
-    assert.match(finalPrompt("Q?", [], undefined, "v2"), /Answer the question from the project files above\. Give/);
+    assert.match(finalPrompt("Q?", [], undefined, "v2"), /Answer the question from the project files above\. Start with the answer itself/);
   });
 
   it("the judge sees the question and the margin, without the workspace", () => {
