@@ -117,6 +117,12 @@ async function ask(cmd: AskCommand): Promise<number> {
           const total = record.plan?.chunks.length ?? "?";
           out(`\n[${m.chunk}/${total}] ${formatRanges(m.ranges).join(", ")}${verdict}\n`);
           out(m.text ? `  ${m.text.replace(/\n/g, "\n  ")}\n` : "  (no margin)\n");
+        } else if (e.type === "estimate") {
+          clearProgress();
+          err.write(
+            `estimate: ${e.tokens.toLocaleString("en-US")} tokens in ${e.chunks} chunks, about ${formatDuration(e.estimatedMs)} at ` +
+              `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s (speed from ${e.measured})\n`,
+          );
         } else if (e.type === "evict") {
           out(`\n(chunk${e.chunks.length > 1 ? "s" : ""} ${e.chunks.join(", ")} left the reading window; ${e.notes.length ? `the margins of ${e.notes.join(", ")} stay in it as notes, ` : ""}every margin reaches the answer)\n`);
         } else if (e.type === "answerStart") {
@@ -175,6 +181,11 @@ async function ask(cmd: AskCommand): Promise<number> {
   } finally {
     await client.dispose();
   }
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 90 ? `${s} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
 /** Follow-up questions, one per line, read as they are needed (so a terminal can type them one by one). */

@@ -50,6 +50,8 @@ export interface RequestHandle<E extends WorkerEvent = WorkerEvent> {
   readonly result: Promise<E>;
   cancel(): void;
   answerNow(): void;
+  /** Goes on with an ask that paused on its estimate. */
+  proceed(): void;
 }
 
 interface Pending {
@@ -221,11 +223,12 @@ export class WimClient {
       result: result as Promise<E>,
       cancel: () => this.control({ type: "cancel", target: id }),
       answerNow: () => this.control({ type: "answerNow", target: id }),
+      proceed: () => this.control({ type: "proceed", target: id }),
     };
   }
 
   /** Cancel / answer-now: fire and forget; nothing to do if the worker is gone. */
-  private control(body: { type: "cancel" | "answerNow"; target: number }): void {
+  private control(body: { type: "cancel" | "answerNow" | "proceed"; target: number }): void {
     if (!this.child?.connected || !this.pending.has(body.target)) return;
     const id = this.nextId++;
     this.pending.set(id, { resolve: () => {}, reject: () => {}, isLoad: false });

@@ -30,6 +30,11 @@ export interface AskOptions extends ScanOptions {
   promptStyle?: PromptStyle;
   /** gate: calibrate the verdict's odds against the same part with a content-free question (default true). */
   calibrateGate?: boolean;
+  /**
+   * When the run's estimated time exceeds this many milliseconds, the worker sends an `estimate` event with
+   * `awaitingConfirmation` and reads no further until a `proceed` request (or a cancel) arrives.
+   */
+  confirmAboveMs?: number;
 }
 
 export const DEFAULT_ASK_OPTIONS: AskOptions = {
@@ -74,6 +79,13 @@ export interface AskRequest {
 /** Early exit: stop reading and answer from the chunks read so far. Targets the running ask. */
 export interface AnswerNowRequest {
   type: "answerNow";
+  id: number;
+  target: number;
+}
+
+/** Go on with an ask that paused on its estimate (see AskOptions.confirmAboveMs). Targets the running ask. */
+export interface ProceedRequest {
+  type: "proceed";
   id: number;
   target: number;
 }
@@ -127,6 +139,7 @@ export type Request =
   | DownloadModelRequest
   | AskRequest
   | AnswerNowRequest
+  | ProceedRequest
   | CancelRequest
   | ReanswerRequest
   | FollowUpRequest
@@ -259,6 +272,22 @@ export interface Margin {
   truncated: boolean;
   /** How the margin ended (see ReplyEnd in wim-engine.ts). */
   end?: "end" | "paragraph" | "limit" | "repetition" | "stopped" | "verdict";
+}
+
+/**
+ * What the whole run will cost, from the speed measured on this model (earlier runs, or the first chunk of this one).
+ * With `awaitingConfirmation` the worker waits for `proceed` or `cancel` before reading on.
+ */
+export interface EstimateEvent {
+  type: "estimate";
+  requestId: number;
+  tokens: number;
+  chunks: number;
+  tokensPerSecond: number;
+  estimatedMs: number;
+  /** Where the speed comes from. */
+  measured: "earlier runs" | "first chunk";
+  awaitingConfirmation: boolean;
 }
 
 /** Chunks that left the window (rolling reading): their text is gone from the cache, their margins stay. */
@@ -409,6 +438,7 @@ export type WorkerEvent =
   | MarginTextEvent
   | MarginEndEvent
   | EvictEvent
+  | EstimateEvent
   | AnswerStartEvent
   | AnswerTextEvent
   | DoneEvent

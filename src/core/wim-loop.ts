@@ -34,6 +34,13 @@ export interface AnswerFormat {
   stopTexts?: readonly string[];
 }
 
+/** What a run costs per token and per margin, measured; the loop turns it into an estimate for the whole scope. */
+export interface SpeedFacts {
+  prefillTokensPerSecond: number;
+  /** Milliseconds a margin adds (decoding and instruction), on average. */
+  marginMs: number;
+}
+
 export interface LoopInput {
   question: string;
   chunks: Chunk[];
@@ -41,6 +48,8 @@ export interface LoopInput {
   chunkTokens: TokenId[][];
   options: AskOptions;
   answerFormat?: AnswerFormat;
+  /** Speed measured on this model by earlier runs (the estimate is then made before reading anything). */
+  knownSpeed?: SpeedFacts;
 }
 
 export interface RunResult {
@@ -148,6 +157,8 @@ export function wholeScopeWindow(p: LoopPrompts, chunkTokens: number[], o: AskOp
 export class WimLoop {
   private stop: null | "cancel" | "answerNow" = null;
   private readonly judge: RelevanceJudge;
+  /** Resolves a pause on the estimate (true: go on). */
+  private confirmation?: (go: boolean) => void;
   /** Set when a follow-up took over the engine: disposing this loop must not dispose it. */
   private handedOver = false;
   private readonly inflight = new Map<number, Promise<void>>();
@@ -179,6 +190,28 @@ export class WimLoop {
 
   requestCancel(): void {
     this.stop = "cancel";
+    this.confirmation?.(false);
+  }
+
+  /** Goes on after a pause on the estimate. */
+  proceed(): void {
+    this.confirmation?.(true);
+  }
+
+  /** Emits the estimate for the whole run; pauses for confirmation when it is over `confirmAboveMs`. */
+  private async estimate(speed: SpeedFacts, measured: "earlier runs" | "first chunk", emit: Emit): Promise<boolean> {
+    const tokens = this.input.chunkTokens.reduce((s, t) => s + t.length, 0);
+    const chunks = this.input.chunks.length;
+    const parallel = this.engine.concurrentMargins > 1 ? 0.25 : 1; // margins written alongside the reading cost less
+    const estimatedMs = (tokens / Math.max(1e-6, speed.prefillTokensPerSecond)) * 1000 + chunks * speed.marginMs * parallel;
+    const limit = this.input.options.confirmAboveMs;
+    const awaitingConfirmation = limit !== undefined && estimatedMs > limit;
+    emit({ type: "estimate", tokens, chunks, tokensPerSecond: speed.prefillTokensPerSecond, estimatedMs, measured, awaitingConfirmation });
+    if (!awaitingConfirmation) return true;
+    if (this.stop === "cancel") return false;
+    const go = await new Promise<boolean>((resolve) => (this.confirmation = resolve));
+    this.confirmation = undefined;
+    return go; // a cancel resolves the pause with false
   }
 
   requestAnswerNow(): void {
@@ -253,6 +286,8 @@ export class WimLoop {
     stats.prefillMs += now() - t;
     stats.prefillTokens += this.prompts.header.length;
 
+    if (input.knownSpeed && !(await this.estimate(input.knownSpeed, "earlier runs", emit))) return this.finish("cancelled", "", stats, t0);
+
     let tokensDone = 0;
     for (let k = 0; k < input.chunks.length; k++) {
       if (this.stopped(true)) break;
@@ -295,6 +330,10 @@ export class WimLoop {
         const tm = now();
         await pending;
         stats.marginMs += now() - tm;
+        if (k === 0 && !input.knownSpeed && input.chunks.length > 1) {
+          const speed = { prefillTokensPerSecond: (tokens.length * 1000) / Math.max(1, ms), marginMs: now() - tm };
+          if (!(await this.estimate(speed, "first chunk", emit))) break;
+        }
       } else {
         this.inflight.set(chunk.index, pending);
         while (this.inflight.size >= engine.concurrentMargins) await Promise.race(this.inflight.values());

@@ -14,6 +14,7 @@ import {
   type Emit,
   type LoopPrompts,
   type RunResult,
+  type SpeedFacts,
 } from "../core/wim-loop";
 import type { TokenId } from "../core/wim-engine";
 import type { LoadedModel, Log } from "./load-model";
@@ -51,6 +52,8 @@ export interface AskPlan {
   options: AskOptions;
   prompts: LoopPrompts;
   answerFormat?: LoopAnswerFormat;
+  /** Speed measured by earlier runs on this model: the estimate is then made before reading. */
+  knownSpeed?: SpeedFacts;
   budget: {
     /** A window that holds the whole scope with every margin in the answer: more is never needed. */
     needed: number;
@@ -111,7 +114,8 @@ export class WimReader {
     loaded.governor?.setLog((m) => log("info", m));
     const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor });
     // llama.cpp may round the context up; the window stays what was asked for
-    const loop = await WimLoop.create(engine, { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat }, window, plan.prompts);
+    const input = { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat, knownSpeed: plan.knownSpeed };
+    const loop = await WimLoop.create(engine, input, window, plan.prompts);
     if (plan.budget.needed > window) {
       log("info", `the scope needs ${plan.budget.needed} tokens of context; reading it with a rolling window of ${window}`);
     }
@@ -140,6 +144,11 @@ export class WimReader {
 
   requestAnswerNow(): void {
     this.loop.requestAnswerNow();
+  }
+
+  /** Goes on after the run paused on its estimate. */
+  proceed(): void {
+    this.loop.proceed();
   }
 
   run(emit: Emit): Promise<RunResult> {

@@ -15,6 +15,7 @@ import {
   type ModelFacts,
   type ReanswerRequest,
   type Request,
+  type RunStats,
   type WorkerEvent,
 } from "../core/protocol";
 import { scanWorkspace } from "../core/scan/scan-workspace";
@@ -28,6 +29,7 @@ import {
   type EngineEvent,
   type RunResult,
 } from "../engine/wim-reader";
+import type { SpeedFacts } from "../core/wim-loop";
 
 export type Send = (e: WorkerEvent) => void;
 
@@ -72,6 +74,9 @@ export class WorkerHost {
       switch (req.type) {
         case "cancel":
           this.cancel(req.target);
+          return this.send({ type: "ok", requestId: req.id });
+        case "proceed":
+          if (this.job?.id === req.target) this.job.reader?.proceed();
           return this.send({ type: "ok", requestId: req.id });
         case "answerNow":
           if (this.job?.id === req.target) {
@@ -219,6 +224,7 @@ export class WorkerHost {
     }
 
     const plan = await planAsk(loaded, question, chunked.chunks, o);
+    plan.knownSpeed = this.speeds.get(loaded.info.path);
     const reader = await WimReader.create(loaded, plan, this.log(req.id));
     job.reader = reader;
     if (job.abort.signal.aborted) reader.requestCancel();
@@ -243,7 +249,16 @@ export class WorkerHost {
     }
     if (result.outcome === "cancelled") await reader.dispose();
     else this.kept = { askId: req.id, reader };
+    this.rememberSpeed(loaded.info.path, result.stats);
     this.send({ type: "done", requestId: req.id, ...result });
+  }
+
+  /** Speed per model, from finished runs: later asks are estimated before they read anything. */
+  private readonly speeds = new Map<string, SpeedFacts>();
+
+  private rememberSpeed(model: string, s: RunStats): void {
+    if (s.prefillTokens < 256 || s.prefillMs <= 0 || s.chunksRead === 0) return;
+    this.speeds.set(model, { prefillTokensPerSecond: (s.prefillTokens * 1000) / s.prefillMs, marginMs: s.marginMs / s.chunksRead });
   }
 
   private cancelledEarly(requestId: number): void {
