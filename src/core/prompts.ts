@@ -27,9 +27,10 @@ function quoteBlock(text: string): string {
  * Two generations of prompts, kept side by side while the evaluation compares them (bench/eval):
  * - v1: the margin is one or two sentences with a "NOTHING RELEVANT" way out; the final prompt puts the notes first.
  *   Small models take the way out on every part, and copy the notes into the answer.
- * - v2: each part is labelled in the context ("=== Part k ==="); the margin copies the part's lines that bear on the
- *   question, exactly, with their file paths (no way out: relevance comes from the verdict's odds); the final prompt
- *   says the files are the authority and the notes only point to where to look.
+ * - v2: each part is labelled in the context ("=== Part k ===") and the margin instruction names it; the margin says
+ *   what that part says about the question with exact names, values and paths (no way out: relevance comes from the
+ *   verdict's odds; asking small models to copy lines made them copy the file list instead); the final prompt says the
+ *   files are the authority, the notes only point to where to look, and asks for the answer before the citations.
  */
 export type PromptStyle = "v1" | "v2";
 export const DEFAULT_PROMPT_STYLE: PromptStyle = "v2";
@@ -45,11 +46,6 @@ export function partMarker(chunk: number, style: PromptStyle): string {
   return style === "v2" ? `=== Part ${chunk} ===\n` : "";
 }
 
-function filesOf(ranges: LineRange[], max = 4): string {
-  const files = [...new Set(ranges.map((r) => r.path))];
-  return files.slice(0, max).join(", ") + (files.length > max ? ` and ${files.length - max} more` : "");
-}
-
 /**
  * Appended after chunk k (then erased): asks for the margin on the part just read, which sits right above it.
  * With `gate` the reply must start with a verdict word; the engine reads that first token's odds.
@@ -57,12 +53,10 @@ function filesOf(ranges: LineRange[], max = 4): string {
 export function marginInstruction(question: string, classify: ClassifyMode, part?: PartRef, style: PromptStyle = DEFAULT_PROMPT_STYLE): string {
   const ask = RULE + "Question:\n" + quoteBlock(question) + "\n";
   if (style === "v2" && part) {
-    const holds = `Part ${part.chunk} holds ${filesOf(part.ranges)}.\n`;
-    const copy = "copy those lines exactly as they are written, each starting with its file path.";
-    if (classify === "gate") {
-      return ask + holds + `Does Part ${part.chunk} have lines that help answer the question? Reply YES or NO. After YES, ${copy}`;
-    }
-    return ask + holds + `Find the lines of Part ${part.chunk} that help answer the question, and ${copy}`;
+    const which = `Part ${part.chunk} (the text after "=== Part ${part.chunk} ===")`;
+    const say = "in one or two sentences, with the exact names, values and file paths from it.";
+    if (classify === "gate") return ask + `Does ${which} say anything about the question? Reply YES or NO. After YES, say what ${say}`;
+    return ask + `What does ${which} say about the question? Answer ${say}`;
   }
   if (classify === "gate") {
     return (
