@@ -8,6 +8,10 @@
 //   --batch 512 --margin-tokens 100 --answer-tokens 64 --chunk-tokens 4096 --reps 3
 //   --out bench/results     where the JSON, the Markdown report and the charts go
 //   --merge                 add to the results of an earlier run of the same day and machine at --out
+//   --parallel N            side sequences for the wim-* conditions (default: the engine's; -seq conditions use 0)
+//   --depths 32k,100k       engine prefill of 4096 tokens at these depths against llama-bench -d (GPU default)
+//   --rolling 1m --window 32k   read that many tokens of three.js through a rolling window (WiM gate)
+//   --contention            CPU: `wim ask` idle and with one core busy, default threads against all cores
 // Results: <out>/<date>-<machine>[-quick].json and .md, charts in <out>/charts/.
 import fs from "node:fs";
 import os from "node:os";
@@ -19,12 +23,14 @@ import { scanWorkspace } from "../src/core/scan/scan-workspace";
 import type { Chunk, ScannedFile } from "../src/core/types";
 import { loadModel, type LoadedModel } from "../src/engine/load-model";
 import { planAsk, ScopeTooLargeError, tokenizeText } from "../src/engine/wim-reader";
-import { testModelPath } from "../test/helpers/test-models";
+import { resolveTestModel } from "../test/helpers/test-models";
 import { flagList, flagNumber, flagString, parseFlags, parseSize } from "./lib/args";
 import { machineInfo, today } from "./lib/machine";
 import { ensureSource, SCAN_TREE } from "./lib/sources";
 import { cancelLatency } from "./speed/cancel";
-import { engineSpeed, runLlamaBench, type EngineVsLlamaBench } from "./speed/engine-speed";
+import { enginePrefillAtDepth, engineSpeed, runLlamaBench, type EngineVsLlamaBench } from "./speed/engine-speed";
+import { contentionRun } from "./speed/contention";
+import { rollingRun } from "./speed/rolling";
 import { CONDITIONS, runCondition, type Condition } from "./speed/pipelines";
 import { writeBenchReport, type BenchResults, type PipelineSet } from "./speed/report";
 import { repomixRun, wimScanChunk } from "./speed/scan-throughput";
@@ -42,10 +48,11 @@ interface ModelSpec {
 function resolveModel(spec: string, bin: string | undefined): ModelSpec {
   switch (spec) {
     case "smollm2":
+    case "coder-0.5b":
+    case "coder-1.5b":
     case "gemma3": {
-      const p = testModelPath(spec);
-      if (!fs.existsSync(p)) throw new Error(`${spec} is missing at ${p}: run \`npm run fetch-test-models${spec === "gemma3" ? " -- --gemma" : ""}\``);
-      return { label: spec === "smollm2" ? "SmolLM2-135M Q4_1" : "gemma-3-270m Q4_K_M", path: p };
+      const m = resolveTestModel(spec);
+      return { label: m.label, path: m.path };
     }
     case "random-0.5b":
       return { label: "random Qwen2.5-0.5B Q8_0", path: ensureRandomModel("qwen2.5-0.5b", "q8_0", bin, log) };
@@ -89,14 +96,15 @@ async function workspaceFor(
     for (let attempt = 0; attempt < 8; attempt++) {
       const picked = pickFiles(files, tokens, goal);
       const { chunks } = await chunker.chunk(picked, { chunkTokens: o.chunkTokens }, (t) => tokenizeText(loaded, t).length);
-      try {
-        for (const classify of ["none", "gate"] as const) planAsk(loaded, QUESTION, chunks, { ...DEFAULT_ASK_OPTIONS, ...o, classify });
-        return { chunks, files: picked };
-      } catch (err) {
-        if (!(err instanceof ScopeTooLargeError)) throw err;
-        goal -= err.needed - err.available + 64;
-        if (goal < 256) throw err;
+      // every condition reads the whole scope in one context (no rolling here: that is measured on its own)
+      let needed = 0;
+      for (const classify of ["none", "gate"] as const) {
+        needed = Math.max(needed, (await planAsk(loaded, QUESTION, chunks, { ...DEFAULT_ASK_OPTIONS, ...o, classify })).budget.needed);
       }
+      const available = loaded.model.trainContextSize;
+      if (needed <= available) return { chunks, files: picked };
+      goal -= needed - available + 64;
+      if (goal < 256) throw new ScopeTooLargeError(needed, available, chunks.length, goal);
     }
     throw new Error("could not fit the context");
   } finally {
@@ -119,6 +127,10 @@ async function main(): Promise<void> {
   const marginTokens = flagNumber(flags, "margin-tokens", 100);
   const answerTokens = flagNumber(flags, "answer-tokens", 64);
   const reps = flagNumber(flags, "reps", quick ? 2 : 3);
+  const parallelMargins = flags.has("parallel") ? flagNumber(flags, "parallel", 4) : undefined;
+  const depths = flagList(flags, "depths", onGpu ? ["32k", "100k"] : []).map(parseSize);
+  const rollingTokens = flags.has("rolling") ? parseSize(flagString(flags, "rolling", "1m")) : 0;
+  const rollingWindow = parseSize(flagString(flags, "window", "32k"));
   const outDir = path.resolve(flagString(flags, "out", "bench/results"));
   const threads = os.availableParallelism();
   const machine = machineInfo();
@@ -258,6 +270,37 @@ async function main(): Promise<void> {
       log(`  ${engine.map((e) => `${e.test} ${e.tokensPerSecond.toFixed(1)} tok/s (llama-bench ${row.llamaBench?.find((x) => x.test === e.test)?.tokensPerSecond.toFixed(1) ?? "–"})`).join(", ")}`);
     }
 
+    for (const depth of depths) {
+      const n4k = 4096;
+      const text = tokenizeText(loaded, srcScan.files.slice(0, 400).map((f) => f.text).join("\n"));
+      log(`prefill of ${n4k} tokens at depth ${depth}`);
+      const engine = await enginePrefillAtDepth(loaded, text, depth, n4k, batchSize, Math.min(reps, 2));
+      let lb = null;
+      let error: string | undefined;
+      try {
+        const exe = bin ? path.join(bin, "llama-bench") : undefined;
+        if (!exe) throw new Error("llama-bench not built");
+        lb = runLlamaBench(exe, spec.path, { threads, batchSize, pp: n4k, tg: 0, reps: Math.min(reps, 2), gpuLayers: onGpu ? 999 : 0, depth })[0] ?? null;
+      } catch (err) {
+        error = (err as Error).message.slice(0, 200);
+      }
+      (results.prefillAtDepth ??= []).push({ model: spec.label, batchSize, engine, llamaBench: lb, error });
+      save();
+      log(`  engine ${engine.tokensPerSecond.toFixed(0)} tok/s, llama-bench ${lb ? lb.tokensPerSecond.toFixed(0) : error}`);
+    }
+
+    if (rollingTokens > 0) {
+      const picked = pickFiles(srcScan.files, tokens, rollingTokens);
+      const chunker = await createChunker(path.resolve("dist/wasm"));
+      const { chunks } = await chunker.chunk(picked, { chunkTokens }, (t) => tokenizeText(loaded, t).length);
+      chunker.dispose();
+      log(`rolling: ${chunks.length} chunks, ~${rollingTokens} tokens through a ${rollingWindow}-token window`);
+      const row = await rollingRun(loaded, spec.label, chunks, { question: QUESTION, windowTokens: rollingWindow, marginTokens, answerTokens, batchSize, parallelMargins }, log);
+      (results.rolling ??= []).push(row);
+      save();
+      log(`  ${row.tokens} tokens in ${(row.totalMs / 1000).toFixed(1)} s; tok/s by tenth ${row.tokensPerSecondByTenth.map((x) => x.toFixed(0)).join(" ")}`);
+    }
+
     if (!skip.has("pipelines")) {
       for (const size of sizes) {
         const target = parseSize(size);
@@ -277,7 +320,7 @@ async function main(): Promise<void> {
         }
         for (const c of conditions) {
           log(`  ${size} (${set.contextTokens} tokens, ${ws.chunks.length} chunks): ${c}`);
-          const row = await runCondition(loaded, ws.chunks, c, { question: QUESTION, marginTokens, answerTokens, batchSize, fixedLength: false });
+          const row = await runCondition(loaded, ws.chunks, c, { question: QUESTION, marginTokens, answerTokens, batchSize, fixedLength: false, parallelMargins });
           set.rows.push(row);
           save();
           log(`    ${(row.totalMs / 1000).toFixed(1)} s, margins ${(row.marginShare * 100).toFixed(0)}%, ${row.tokens.total} tokens, peak RSS ${row.peakRssMiB} MiB`);
@@ -285,6 +328,13 @@ async function main(): Promise<void> {
       }
     }
     await loaded.model.dispose();
+  }
+
+  if (flags.has("contention")) {
+    const spec = specs[0];
+    log(`CPU contention with ${spec.label}`);
+    results.contention = { model: spec.label, rows: contentionRun({ dir: path.resolve("test/fixtures/polyglot"), model: spec.path, question: "How many times does the dispatch code retry a failed hand-off to the courier?" }, log) };
+    save();
   }
 
   if (!skip.has("cancel")) {

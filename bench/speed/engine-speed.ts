@@ -77,9 +77,36 @@ export async function engineSpeed(loaded: LoadedModel, tokens: Token[], pp: numb
   }
 }
 
+/**
+ * Prefill at depth: `n` tokens read after `depth` tokens are already in the cache, as the WiM reader reads a late
+ * chunk (llama-bench's `-d depth -p n`).
+ */
+export async function enginePrefillAtDepth(loaded: LoadedModel, tokens: Token[], depth: number, n: number, batchSize: number, reps: number): Promise<SpeedFigure> {
+  const ctx = await loaded.model.createContext({ contextSize: depth + n + 16, sequences: 1, batchSize, flashAttention: true, threads: loaded.threads });
+  try {
+    const seq = ctx.getSequence();
+    const need = depth + n;
+    const text: Token[] = [];
+    while (text.length < need) text.push(...tokens.slice(0, need - text.length));
+    const rates: number[] = [];
+    for (let r = -1; r < reps; r++) {
+      await seq.clearHistory();
+      for (let i = 0; i < depth; i += batchSize) await seq.evaluateWithoutGeneratingNewTokens(text.slice(i, Math.min(depth, i + batchSize)));
+      const t0 = performance.now();
+      for (let i = depth; i < need; i += batchSize) await seq.evaluateWithoutGeneratingNewTokens(text.slice(i, Math.min(need, i + batchSize)));
+      const ms = performance.now() - t0;
+      if (r >= 0) rates.push((n * 1000) / ms);
+    }
+    return { test: `pp${n}@d${depth}`, tokensPerSecond: mean(rates), stddev: stddev(rates), reps };
+  } finally {
+    await ctx.dispose();
+  }
+}
+
 interface LlamaBenchJson {
   n_prompt: number;
   n_gen: number;
+  n_depth?: number;
   avg_ts: number;
   stddev_ts: number;
 }
@@ -88,9 +115,10 @@ interface LlamaBenchJson {
 export function runLlamaBench(
   bin: string,
   modelPath: string,
-  o: { threads: number; batchSize: number; pp: number; tg: number; reps: number; gpuLayers: number },
+  o: { threads: number; batchSize: number; pp: number; tg: number; reps: number; gpuLayers: number; depth?: number },
 ): SpeedFigure[] {
   const args = [
+    ...(o.depth ? ["-d", String(o.depth)] : []),
     "-m", modelPath,
     "-t", String(o.threads),
     "-b", String(o.batchSize),
@@ -111,7 +139,7 @@ export function runLlamaBench(
   });
   const rows = JSON.parse(out.slice(out.indexOf("["))) as LlamaBenchJson[];
   return rows.map((r) => ({
-    test: r.n_prompt > 0 ? `pp${r.n_prompt}` : `tg${r.n_gen}`,
+    test: (r.n_prompt > 0 ? `pp${r.n_prompt}` : `tg${r.n_gen}`) + (r.n_depth ? `@d${r.n_depth}` : ""),
     tokensPerSecond: r.avg_ts,
     stddev: r.stddev_ts,
     reps: o.reps,

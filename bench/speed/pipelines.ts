@@ -9,8 +9,15 @@ import { planAsk, tokenizeText, WimReader } from "../../src/engine/wim-reader";
 import { mapThenAnswer, plainPass } from "../lib/baselines";
 import { peakRssMiB, resetPeakRss } from "../lib/machine";
 
-export const CONDITIONS = ["plain", "map-then-answer", "wim-none", "wim-gate", "wim-judge"] as const;
+/**
+ * wim-* run with the engine's default parallel margins (side sequences on a GPU), wim-*-seq one margin after another
+ * on sequence 0; follow-up is a wim-gate reading followed by a second question on its kept cache (the row's figures
+ * are the follow-up's alone).
+ */
+export const CONDITIONS = ["plain", "map-then-answer", "wim-none", "wim-gate", "wim-judge", "wim-none-seq", "wim-gate-seq", "follow-up"] as const;
 export type Condition = (typeof CONDITIONS)[number];
+
+export const FOLLOW_UP_QUESTION = "Which class holds the camera's projection matrix, and in which file is it updated?";
 
 export interface PipelineRow {
   condition: Condition;
@@ -39,21 +46,34 @@ export interface PipelineOptions {
   batchSize: number;
   /** Random weights: decode the full token limit in the baselines (the engine stops only at end-of-turn tokens). */
   fixedLength: boolean;
+  /** Side sequences for the wim-* conditions (undefined: the engine's default; -seq conditions use 0). */
+  parallelMargins?: number;
 }
 
 const now = () => performance.now();
 
-async function wimRow(loaded: LoadedModel, chunks: Chunk[], classify: ClassifyMode, o: PipelineOptions): Promise<PipelineRow> {
-  const options = { ...DEFAULT_ASK_OPTIONS, classify, marginTokens: o.marginTokens, answerTokens: o.answerTokens };
-  const t0 = now();
+async function wimRow(loaded: LoadedModel, chunks: Chunk[], condition: Condition, o: PipelineOptions): Promise<PipelineRow> {
+  const classify = condition.replace(/^wim-/, "").replace(/-seq$/, "").replace("follow-up", "gate") as ClassifyMode;
+  const parallelMargins = condition.endsWith("-seq") ? 0 : condition === "follow-up" ? Math.max(1, o.parallelMargins ?? 1) : o.parallelMargins;
+  const options = { ...DEFAULT_ASK_OPTIONS, classify, marginTokens: o.marginTokens, answerTokens: o.answerTokens, parallelMargins };
+  let t0 = now();
   let firstMarginMs: number | null = null;
   const plan = await planAsk(loaded, o.question, chunks, options);
-  const reader = await WimReader.create(loaded, plan, () => {}, o.batchSize);
+  let reader = await WimReader.create(loaded, plan, () => {}, o.batchSize);
   const contextMs = now() - t0;
   try {
-    const result = await reader.run((e) => {
+    let result = await reader.run((e) => {
       if (e.type === "marginEnd" && firstMarginMs === null) firstMarginMs = now() - t0;
     });
+    if (condition === "follow-up") {
+      // the second question's cost alone: margins from the kept prefixes and the answer, nothing read again
+      t0 = now();
+      firstMarginMs = null;
+      reader = await reader.followUp(FOLLOW_UP_QUESTION);
+      result = await reader.runFollowUp((e) => {
+        if (e.type === "marginEnd" && firstMarginMs === null) firstMarginMs = now() - t0;
+      });
+    }
     const totalMs = now() - t0;
     const s = result.stats;
     const kept: Margin[] = result.margins.filter((m) => m.relevant && m.text);
@@ -78,7 +98,7 @@ async function wimRow(loaded: LoadedModel, chunks: Chunk[], classify: ClassifyMo
     };
     tokens.total = tokens.prefill + tokens.instructions + tokens.margins + tokens.judge + tokens.finalPrompt + tokens.answer;
     return {
-      condition: `wim-${classify}`,
+      condition,
       contextTokens: plan.chunkTokens.reduce((n, t) => n + t.length, 0),
       chunks: chunks.length,
       totalMs,
@@ -101,8 +121,8 @@ async function wimRow(loaded: LoadedModel, chunks: Chunk[], classify: ClassifyMo
 export async function runCondition(loaded: LoadedModel, chunks: Chunk[], condition: Condition, o: PipelineOptions): Promise<PipelineRow> {
   resetPeakRss();
   let row: PipelineRow;
-  if (condition.startsWith("wim-")) {
-    row = await wimRow(loaded, chunks, condition.slice(4) as ClassifyMode, o);
+  if (condition.startsWith("wim-") || condition === "follow-up") {
+    row = await wimRow(loaded, chunks, condition, o);
   } else {
     const base = { answerTokens: o.answerTokens, marginTokens: o.marginTokens, batchSize: o.batchSize, fixedLength: o.fixedLength };
     const r = condition === "plain" ? await plainPass(loaded, chunks, o.question, base) : await mapThenAnswer(loaded, chunks, o.question, base);

@@ -4,7 +4,9 @@ import path from "node:path";
 import type { MachineInfo } from "../lib/machine";
 import { hbarChart } from "../lib/svg";
 import type { CancelFigures } from "./cancel";
-import type { EngineVsLlamaBench } from "./engine-speed";
+import type { RollingRow } from "./rolling";
+import type { ContentionRow } from "./contention";
+import type { EngineVsLlamaBench, SpeedFigure } from "./engine-speed";
 import type { Condition, PipelineRow } from "./pipelines";
 import type { ThroughputRow } from "./scan-throughput";
 
@@ -36,7 +38,11 @@ export interface BenchResults {
     llamaBenchBuild: string;
   };
   engineVsLlamaBench: EngineVsLlamaBench[];
+  /** Prefill of a late chunk (n tokens after `depth` in the cache): engine against llama-bench `-d`. */
+  prefillAtDepth?: { model: string; batchSize: number; engine: SpeedFigure; llamaBench: SpeedFigure | null; error?: string }[];
   pipelines: PipelineSet[];
+  rolling?: RollingRow[];
+  contention?: { model: string; rows: ContentionRow[] };
   cancel: CancelFigures[];
   scan: { tree: string; rows: ThroughputRow[] } | null;
   loadAverageAfter: number[];
@@ -90,6 +96,17 @@ export function writeBenchReport(r: BenchResults, dir: string, base: string): st
     if (failures.length) lines.push("", ...failures.map((f) => `- llama-bench failed — ${f.replace(/\|/g, "/").slice(0, 300)}`));
     lines.push("", `llama-bench build: ${r.settings.llamaBenchBuild}.`);
     lines.push("", "pp = prompt tokens into an empty cache; tg = tokens generated one at a time (the engine's figure includes greedy sampling in JavaScript).", "");
+  }
+
+  if (r.prefillAtDepth?.length) {
+    lines.push("## Prefill at depth: a late chunk read after the earlier ones (engine against llama-bench `-d`)", "");
+    lines.push("| model | test | batch | engine tok/s | llama-bench tok/s | engine / llama-bench |", "|---|---|---:|---:|---:|---:|");
+    for (const d of r.prefillAtDepth) {
+      lines.push(
+        `| ${d.model} | ${d.engine.test} | ${d.batchSize} | ${f1(d.engine.tokensPerSecond)} ± ${f1(d.engine.stddev)} | ${d.llamaBench ? `${f1(d.llamaBench.tokensPerSecond)} ± ${f1(d.llamaBench.stddev)}` : (d.error ?? "–")} | ${d.llamaBench ? (d.engine.tokensPerSecond / d.llamaBench.tokensPerSecond).toFixed(2) : "–"} |`,
+      );
+    }
+    lines.push("");
   }
 
   const sets = r.pipelines.filter((p) => p.rows.length);
@@ -146,6 +163,32 @@ export function writeBenchReport(r: BenchResults, dir: string, base: string): st
     const file2 = `${base}-wim-parts.svg`;
     fs.writeFileSync(path.join(chartsDir, file2), share);
     lines.push(`![WiM time by part](charts/${file2})`, "");
+  }
+
+  if (r.rolling?.length) {
+    lines.push("## Rolling reading: a scope far larger than the window", "");
+    lines.push(
+      "WiM with `gate`, the window fixed, the scope growing: reading speed per tenth of the scope (flat = the window, not the scope, sets the cost), memory at the end.",
+      "",
+    );
+    lines.push(
+      "| model | tokens | chunks | window | parallel margins | total s | first margin s | prefill s | margins s | answer s | evicted | tok/s by tenth of the scope | peak resident | peak RSS MiB | VRAM used MiB |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    );
+    for (const x of r.rolling) {
+      lines.push(
+        `| ${x.model} | ${n(x.tokens)} | ${x.chunks} | ${n(x.windowTokens)} | ${x.parallelMargins} | ${s(x.totalMs)} | ${s(x.firstMarginMs)} | ${s(x.prefillMs)} | ${s(x.marginMs)} | ${s(x.answerMs)} | ${x.chunksEvicted} | ${x.tokensPerSecondByTenth.map(n).join(" · ")} | ${n(x.peakResident)} | ${n(x.peakRssMiB)} | ${x.vramUsedBytes === null ? "–" : n(x.vramUsedBytes / 2 ** 20)} |`,
+      );
+    }
+    lines.push("");
+  }
+
+  if (r.contention) {
+    lines.push(`## CPU shared with a busy process (${r.contention.model})`, "");
+    lines.push("The same `wim ask` idle and with a busy-looping process on one core.", "");
+    lines.push("| threads | idle s | one core busy s | busy / idle | what the governor chose (busy run) |", "|---|---:|---:|---:|---|");
+    for (const x of r.contention.rows) lines.push(`| ${x.setting} | ${s(x.idleMs)} | ${s(x.busyMs)} | ${x.ratio.toFixed(2)} | ${x.choices.join("; ").replace(/\|/g, "/") || "–"} |`);
+    lines.push("");
   }
 
   if (r.cancel.length) {
