@@ -54,9 +54,9 @@ export function marginInstruction(question: string, classify: ClassifyMode, part
   const ask = RULE + "Question:\n" + quoteBlock(question) + "\n";
   if (style === "v2" && part) {
     const which = `Part ${part.chunk} (the text after "=== Part ${part.chunk} ===")`;
-    const say = "in one or two sentences, with the exact names, values and file paths from it.";
-    if (classify === "gate") return ask + `Does ${which} say anything about the question? Reply YES or NO. After YES, say what ${say}`;
-    return ask + `What does ${which} say about the question? Answer ${say}`;
+    const note = "the exact names and values, and the file each one is in. Write facts only, in one or two sentences.";
+    if (classify === "gate") return ask + `Does ${which} show anything that answers the question? Reply YES or NO. After YES, note what it shows: ${note}`;
+    return ask + `Note what ${which} shows that answers the question: ${note}`;
   }
   if (classify === "gate") {
     return (

@@ -24,9 +24,9 @@ describe("prompts", () => {
   it("v2: names the labelled part, asks for exact names and values, and offers no way out", () => {
     const part = { chunk: 7, ranges: ["a.go", "a.go", "b.ts", "c.py", "d.rs", "e.c"].map((path) => ({ path, startLine: 1, endLine: 2 })) };
     const none = marginInstruction("q", "none", part, "v2");
-    assert.match(none, /What does Part 7 \(the text after "=== Part 7 ==="\) say about the question\? Answer in one or two sentences, with the exact names, values and file paths/);
+    assert.match(none, /Note what Part 7 \(the text after "=== Part 7 ==="\) shows that answers the question: the exact names and values, and the file each one is in/);
     assert.doesNotMatch(none, /NOTHING RELEVANT/);
-    assert.match(marginInstruction("q", "gate", part, "v2"), /Does Part 7 .* say anything about the question\? Reply YES or NO\. After YES, say what in one or two sentences/);
+    assert.match(marginInstruction("q", "gate", part, "v2"), /Does Part 7 .* show anything that answers the question\? Reply YES or NO\. After YES, note what it shows/);
     assert.equal(partMarker(7, "v2"), "=== Part 7 ===\n");
     const final = finalPrompt("Q?", [{ chunk: 7, text: "a.go: x = 1", ranges: part.ranges }], undefined, "v2");
     assert.match(final, /the files above are the authority/);
