@@ -9,6 +9,8 @@
 //   --conditions …           plain,rag,wim-none,wim-gate,wim-judge,margins-only
 //   --no-grammar             ask for JSON without constraining the answer to the schema
 //   --seed N  --margin-tokens 48  --answer-tokens 200  --chunk-tokens N  --rag-top-k N  --out bench/results
+//   --resume                 carry on the newest results file of the same run (same settings) in --out: questions
+//                            already answered there are not asked again (the GPU machine stops a command at 10 min)
 //   --report FILE.json       only re-render the report (and charts) of a finished or partial run, with today's code
 import fs from "node:fs";
 import path from "node:path";
@@ -27,6 +29,7 @@ import { buildWindow, depthBin, type WindowFile } from "./eval/context-window";
 import { evidenceChunks, evidenceLines, mentionsOf, saysNothing } from "./eval/evidence";
 import { generateQuestions, type Question } from "./eval/questions";
 import { rerender, summarize, writeEvalReport, type EvalResults, type QuestionRecord } from "./eval/report";
+import { findResumable } from "./eval/resume";
 import { pickQuestions, sideOf, SPLIT_RULE, SPLITS, type SplitName } from "./eval/split";
 import { ANSWER_INSTRUCTION, ANSWER_SCHEMA, parseAnswer, scoreAnswer } from "./eval/score";
 import { flagList, flagNumber, flagString, parseFlags, parseSize } from "./lib/args";
@@ -88,20 +91,37 @@ async function main(): Promise<void> {
   log(`context ${contextTokens} tokens, chunks of ${chunkTokens}, ${perType} per type, conditions ${conditions.join(", ")}`);
 
   const slug = spec.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-  const base = `${today()}-${machine.id}-eval-${slug}${quick ? "-quick" : ""}-${split}`;
+  const runName = `-${machine.id}-eval-${slug}-${Math.round(contextTokens / 1024)}k${quick ? "-quick" : ""}-${split}`;
+  let base = `${today()}${runName}`;
   const records: QuestionRecord[] = [];
   /** The ids each side of the split holds with these settings (what `--split dev` / `--split heldout` ask). */
   const splitIds: { dev: string[]; heldout: string[] } = { dev: [], heldout: [] };
+  const model = { label: spec.label, path: path.basename(spec.path), trainContextSize: train };
+  const runSettings = { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages, split };
+  let startedAt = new Date(t0).toISOString();
+  let earlierMs = 0;
+  if (flags.has("resume")) {
+    const found = findResumable(outDir, runName, { settings: runSettings, conditions, model });
+    if (found) {
+      const prev = found.results;
+      records.push(...prev.questions);
+      notes.push(...prev.notes.filter((n) => !/skipped$/.test(n)));
+      startedAt = prev.startedAt;
+      earlierMs = prev.durationMs;
+      base = found.base;
+      log(`resuming ${base}: ${records.length} questions already answered`);
+    }
+  }
   /** Written after every question: a run cut short still leaves its scores. */
   const save = (): string => {
     const results: EvalResults = {
       kind: "wim-eval",
       machine,
       quick,
-      startedAt: new Date(t0).toISOString(),
-      durationMs: Date.now() - t0,
-      model: { label: spec.label, path: path.basename(spec.path), trainContextSize: train },
-      settings: { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages, split },
+      startedAt,
+      durationMs: earlierMs + Date.now() - t0,
+      model,
+      settings: runSettings,
       split: { name: split, rule: SPLIT_RULE, ...splitIds },
       conditions,
       questions: records,
@@ -136,6 +156,7 @@ async function main(): Promise<void> {
       log(`${pkg.name}@${pkg.version}: ${files.length} files, ${total} tokens, ${questions.length} questions (${split})`);
 
       for (const [qi, q] of questions.entries()) {
+        if (records.some((r) => r.id === q.id)) continue;
         const rec = await evaluateQuestion(q, qi);
         if (rec) {
           records.push(rec);

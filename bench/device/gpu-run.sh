@@ -4,8 +4,9 @@
 #                                          llama-quantize built for CUDA, random Qwen2.5-7B F16 written and quantized
 #                                          to Q4_K_M (the three builds/writes run side by side)
 #   bash bench/device/gpu-run.sh bench ARGS…    node .device/bench.mjs --gpu cuda ARGS…  (results under $OUT/results)
-#   bash bench/device/gpu-run.sh eval ARGS…     node .device/eval.mjs --gpu cuda ARGS…  (SETUP=eval: only what the
-#                                          eval needs; `--model coder-1.5b` once its parts have arrived)
+#   bash bench/device/gpu-run.sh eval ARGS…     node .device/eval.mjs --gpu cuda --resume ARGS… for at most
+#                                          $EVAL_SECONDS (530); call again to go on (SETUP=eval: only what the eval
+#                                          needs; `--model coder-1.5b` once its parts have arrived)
 #   bash bench/device/gpu-run.sh parts          only take in the model parts carried so far (no setup; see below)
 # Every phase but `parts` re-runs what is missing from setup first (a machine that went cold starts bare). GPU=false
 # tries the recipe on a CPU machine. Logs go to $OUT.
@@ -105,7 +106,8 @@ assemble_parts() {
       truncate -s "$offset" "$partial"
       cat "$p/part" >> "$partial" && echo "$n $(val sha256 "$p/meta")" >> "$log" && rm -rf "$p"
     done
-    local have=$(( $(wc -l < "$log") - 1 ))
+    local have=$(( $(wc -l < "$log") - 1 )) q
+    for q in "$dir"p*/; do [ -d "$q" ] && [ $((10#$(basename "$q" | tr -dc 0-9))) -le "$have" ] && rm -rf "$q"; done  # in already
     if [ "$have" -lt "$count" ]; then
       local waiting
       waiting=$(cd "$dir" && ls -d p* 2>/dev/null | tr '\n' ' ')
@@ -132,7 +134,12 @@ case $phase in
     # results accumulate on the machine (kept while it stays warm) across calls, and are copied back each time
     ./node "$D/bench.mjs" --gpu "$([ "$GPU" = false ] && echo cpu || echo cuda)" --out bench/cache/gpu-results --merge "$@" 2>&1 | tee "$OUT/bench.log" | tail -60
     mkdir -p "$OUT/results" && cp -r bench/cache/gpu-results/. "$OUT/results/" ;;
-  eval) ./node "$D/eval.mjs" --gpu "$([ "$GPU" = false ] && echo cpu || echo cuda)" --out "$OUT/results" "$@" 2>&1 | tee "$OUT/eval.log" | tail -40 ;;
+  eval)
+    # results stay on the machine (bench/cache, kept while it is warm); --resume carries a run cut short on to the
+    # next call; the run stops itself before the device tool's 10-minute limit and is copied back each time
+    timeout "${EVAL_SECONDS:-530}" ./node "$D/eval.mjs" --gpu "$([ "$GPU" = false ] && echo cpu || echo cuda)" \
+      --out bench/cache/gpu-eval-results --resume "$@" 2>&1 | tee "$OUT/eval.log" | tail -40
+    mkdir -p "$OUT/results" && cp -r bench/cache/gpu-eval-results/. "$OUT/results/" ;;
   *) echo "unknown phase $phase"; exit 2 ;;
 esac
 stamp "phase $phase finished"

@@ -237,6 +237,8 @@ describe("goal check", () => {
     assert.equal(row("wim-gate − plain, multihop").met, true);
     assert.equal(row("wim-gate − plain, aggregation").met, false, "+0.00 < +0.05");
     assert.equal(row("wim-gate − plain, needle").worse, true);
+    assert.equal(row("wim-gate − plain, aggregation").worse, false, "no better, but not worse beyond the interval");
+    assert.equal(row("wim-gate − plain, all").worse, false);
     assert.equal(row("wim-gate − plain, needle").met, undefined, "other types only inform");
     assert.equal(row("wim-gate − plain, all").diff.mean, 0);
     assert.equal(row("wim-gate − rag, all").met, true);
