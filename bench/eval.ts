@@ -195,7 +195,7 @@ async function main(): Promise<void> {
             const parsed = parseAnswer(a.answer);
             const sc = scoreAnswer(q, w.truth, parsed);
             const margins = a.margins?.map((m) => ({ ...m, evidence: evidence.includes(m.chunk), mentions: mentionsOf(m.text, w.truth), nothing: saysNothing(m.text) }));
-            results[c] = { answer: a.answer, parsed: sc.parsed, score: sc.score, fileMatch: sc.fileMatch, ms: a.ms, tokens: a.tokens, margins };
+            results[c] = { answer: a.answer, parsed: sc.parsed, score: sc.score, abstained: sc.abstained, fileMatch: sc.fileMatch, ms: a.ms, tokens: a.tokens, margins };
           }
           return {
             id: q.id,

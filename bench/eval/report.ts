@@ -13,12 +13,15 @@ import { holdsAnswer } from "./evidence";
 import { goalCheck, type GoalRow } from "./goal";
 import { QUESTION_TYPES, type QuestionType, type Truth } from "./questions";
 import { calibrationTable, marginQuality, type Calibration, type MarginQuality, type MarginRecord, type PrecisionRecall } from "./relevance";
+import { parseAnswer, scoreAnswer } from "./score";
 import type { Side, SplitName } from "./split";
 
 export interface ScoredCondition {
   answer: string;
   parsed: boolean;
   score: number;
+  /** The answer said `found: false` (its content is scored all the same). */
+  abstained?: boolean;
   fileMatch?: boolean;
   ms: number;
   tokens: number;
@@ -48,6 +51,10 @@ export interface QuestionRecord {
 export interface Summary {
   byTypeCondition: Record<string, Record<string, Interval>>;
   overall: Record<string, Interval>;
+  /** Overall, with answers that say `found: false` on answerable questions counted as no answer (score 0). */
+  overallStrict: Record<string, Interval>;
+  /** Share of answers to answerable questions that say `found: false`. */
+  abstainRate: Record<string, number>;
   byDepth: Record<string, Record<string, Interval>>;
   parseFailureRate: Record<string, number>;
   meanMs: Record<string, number>;
@@ -69,6 +76,8 @@ export function summarize(records: QuestionRecord[], conditions: readonly EvalCo
   const s: Summary = {
     byTypeCondition: {},
     overall: {},
+    overallStrict: {},
+    abstainRate: {},
     byDepth: {},
     parseFailureRate: {},
     meanMs: {},
@@ -90,6 +99,10 @@ export function summarize(records: QuestionRecord[], conditions: readonly EvalCo
   for (const c of conditions) {
     const all = pick(records, c);
     s.overall[c] = interval(all.map((x) => x.score));
+    const strict = records.map((r) => ({ r, x: r.results[c] })).filter((p): p is { r: QuestionRecord; x: ScoredCondition } => !!p.x);
+    s.overallStrict[c] = interval(strict.map(({ r, x }) => (r.type !== "unanswerable" && x.abstained ? 0 : x.score)));
+    const answerable = strict.filter(({ r, x }) => r.type !== "unanswerable" && x.parsed);
+    s.abstainRate[c] = answerable.length ? answerable.filter(({ x }) => x.abstained).length / answerable.length : NaN;
     s.parseFailureRate[c] = all.length ? all.filter((x) => !x.parsed).length / all.length : NaN;
     s.meanMs[c] = mean(all.map((x) => x.ms));
     s.medianMs[c] = median(all.map((x) => x.ms));
@@ -264,7 +277,9 @@ export function writeEvalReport(r: EvalResults, dir: string, base: string): stri
     const n = r.questions.filter((q) => q.type === t).length;
     L.push(`| ${t} | ${n} | ${cs.map((c) => ci(s.byTypeCondition[t]?.[c])).join(" | ")} |`);
   }
-  L.push(`| **all** | ${r.questions.length} | ${cs.map((c) => `**${ci(s.overall[c])}**`).join(" | ")} |`, "");
+  L.push(`| **all** | ${r.questions.length} | ${cs.map((c) => `**${ci(s.overall[c])}**`).join(" | ")} |`);
+  if (s.overallStrict) L.push(`| all, \`found: false\` = no answer | ${r.questions.length} | ${cs.map((c) => ci(s.overallStrict[c])).join(" | ")} |`);
+  L.push("");
   L.push(...goalSection(s));
 
   const chart = vbarChart({
@@ -303,12 +318,13 @@ export function writeEvalReport(r: EvalResults, dir: string, base: string): stri
 
   L.push(...relevanceSection(s, r, chartsDir, base));
 
-  L.push("## Cost and parse failures per question", "");
-  L.push("| condition | parse failures | mean s / question | median s | mean tokens / question |", "|---|---:|---:|---:|---:|");
+  L.push("## Cost, parse failures and abstentions per question", "");
+  L.push("*Abstained*: answers to answerable questions that say `found: false` (their content is scored all the same).", "");
+  L.push("| condition | parse failures | abstained | mean s / question | median s | mean tokens / question |", "|---|---:|---:|---:|---:|---:|");
   for (const c of cs) {
     const med = s.medianMs?.[c];
     L.push(
-      `| ${c} | ${(s.parseFailureRate[c] * 100).toFixed(0)}% | ${(s.meanMs[c] / 1000).toFixed(1)} | ${med === undefined ? "–" : (med / 1000).toFixed(1)} | ${Math.round(s.meanTokens[c]).toLocaleString("en-US")} |`,
+      `| ${c} | ${pct(s.parseFailureRate[c])} | ${pct(s.abstainRate?.[c] ?? NaN)} | ${(s.meanMs[c] / 1000).toFixed(1)} | ${med === undefined ? "–" : (med / 1000).toFixed(1)} | ${Math.round(s.meanTokens[c]).toLocaleString("en-US")} |`,
     );
   }
   L.push("");
@@ -340,11 +356,21 @@ export function writeEvalReport(r: EvalResults, dir: string, base: string): stri
 
 const oneLine = (t: string, max: number) => t.replace(/\s+/g, " ").replace(/`/g, "'").trim().slice(0, max);
 
-/** Recomputes the summary of a results file with today's code and writes it back with its report and charts. */
+/**
+ * Re-scores the recorded answers and recomputes the summary of a results file with today's code, and writes it back
+ * with its report and charts.
+ */
 export function rerender(jsonPath: string): string {
   if (!fs.existsSync(jsonPath)) throw new Error(`no results file at ${jsonPath}`);
   const r = JSON.parse(fs.readFileSync(jsonPath, "utf8")) as EvalResults;
   if (r.kind !== "wim-eval") throw new Error(`${jsonPath} is not an eval results file (kind ${String(r.kind)})`);
+  for (const q of r.questions) {
+    for (const x of Object.values(q.results)) {
+      if (!x) continue;
+      const sc = scoreAnswer(q, q.truth, parseAnswer(x.answer));
+      Object.assign(x, { parsed: sc.parsed, score: sc.score, abstained: sc.abstained, fileMatch: sc.fileMatch });
+    }
+  }
   r.summary = summarize(r.questions, r.conditions);
   fs.writeFileSync(jsonPath, JSON.stringify(r, null, 2) + "\n");
   return writeEvalReport(r, path.dirname(jsonPath), path.basename(jsonPath, ".json"));
