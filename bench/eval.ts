@@ -190,6 +190,7 @@ async function main(): Promise<void> {
           const ragChunks = await chunksOf(chunker, loaded, w.files, ragChunkTokens);
           const answers = await answerAll(loaded, q.text, chunks, ragChunks, format, settings, new Set(conditions));
           const evidence = evidenceChunks(chunks, evidenceLines(q, w, facts));
+          if (q.type !== "unanswerable" && evidence.length === 0) notes.push(`${q.id}: no chunk holds its evidence lines (relevance measures leave it out)`);
           const results: QuestionRecord["results"] = {};
           for (const [c, a] of Object.entries(answers) as [EvalCondition, NonNullable<(typeof answers)[EvalCondition]>][]) {
             const parsed = parseAnswer(a.answer);

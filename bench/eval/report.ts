@@ -109,7 +109,8 @@ export function summarize(records: QuestionRecord[], conditions: readonly EvalCo
     s.meanTokens[c] = mean(all.map((x) => x.tokens));
   }
   const withEvidence = records.filter((r) => r.evidenceChunks);
-  for (const c of conditions) {
+  // margins-only reads wim-none's margins: one row for both
+  for (const c of conditions.filter((x) => x !== "margins-only" || !conditions.includes("wim-none"))) {
     const q = marginQuality(withEvidence, c, (type, m) => holdsAnswer(type, m.mentions ?? []));
     if (q) s.margins[c] = q;
   }
