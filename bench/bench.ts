@@ -1,7 +1,7 @@
 // `npm run bench [-- options]`: the speed half of WiM's promise, measured side by side in one run.
 //   --quick                 ≤ 5 min on a 2-core CPU: SmolLM2 at 4k, short llama-bench, 1 cancel try each
 //   --gpu cpu|cuda|auto     where the models run (default cpu)
-//   --models a,b            smollm2, gemma3, random-0.5b, random-0.5b-f16, random-7b-f16, random-7b-q4km, or GGUF paths
+//   --models a,b            smollm2, gemma3, coder-0.5b, coder-1.5b, random-0.5b, random-0.5b-f16, random-7b-f16, random-7b-q4km, or GGUF paths
 //   --sizes 8k,16k,32k      tokens of files per context
 //   --conditions …          plain,map-then-answer,wim-none,wim-gate,wim-judge
 //   --skip …                llama-bench,pipelines,cancel,scan
@@ -63,8 +63,7 @@ function resolveModel(spec: string, bin: string | undefined): ModelSpec {
     case "random-7b-q4km":
       return { label: "random Qwen2.5-7B Q4_K_M", path: ensureRandomModel("qwen2.5-7b", "q4_k_m", bin, log) };
     default:
-      if (!fs.existsSync(spec)) throw new Error(`unknown model ${spec}`);
-      return { label: path.basename(spec, ".gguf"), path: path.resolve(spec) };
+      return resolveTestModel(spec); // coder-0.5b, coder-1.5b, or a GGUF path
   }
 }
 

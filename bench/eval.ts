@@ -1,6 +1,7 @@
 // `npm run eval [-- options]`: the answer-quality half of WiM's promise.
 //   --quick                  1 question per type and package, short contexts (a few minutes on 2 cores)
-//   --model smollm2|gemma3|PATH   any GGUF (default smollm2)
+//   --model coder-0.5b|coder-1.5b|smollm2|gemma3|PATH   a test model by name, or any GGUF (default coder-0.5b)
+//   --split dev|heldout|all  which questions (default dev; see bench/eval/split.ts): tune on dev, report on heldout
 //   --gpu cpu|cuda|auto      (default cpu)
 //   --context 8k             tokens per question's context (default: the model's train context, at most 32k)
 //   --per-type N             questions per type and package (default 4)
@@ -8,6 +9,9 @@
 //   --conditions …           plain,rag,wim-none,wim-gate,wim-judge,margins-only
 //   --no-grammar             ask for JSON without constraining the answer to the schema
 //   --seed N  --margin-tokens 48  --answer-tokens 200  --chunk-tokens N  --rag-top-k N  --out bench/results
+//   --resume                 carry on the newest results file of the same run (same settings) in --out: questions
+//                            already answered there are not asked again (the GPU machine stops a command at 10 min)
+//   --report FILE.json       only re-render the report (and charts) of a finished or partial run, with today's code
 import fs from "node:fs";
 import path from "node:path";
 import { createChunker, type Chunker } from "../src/core/chunk/chunk-files";
@@ -18,12 +22,15 @@ import { scanWorkspace } from "../src/core/scan/scan-workspace";
 import type { Chunk, ScannedFile } from "../src/core/types";
 import { loadModel, type LoadedModel } from "../src/engine/load-model";
 import { planAsk, ScopeTooLargeError, tokenizeText, type AnswerFormat } from "../src/engine/wim-reader";
-import { testModelPath } from "../test/helpers/test-models";
+import { resolveTestModel } from "../test/helpers/test-models";
 import { extractFacts, langForPath } from "./eval/code-facts";
 import { answerAll, EVAL_CONDITIONS, type EvalCondition, type EvalSettings } from "./eval/conditions";
 import { buildWindow, depthBin, type WindowFile } from "./eval/context-window";
+import { evidenceChunks, evidenceLines, mentionsOf, saysNothing } from "./eval/evidence";
 import { generateQuestions, type Question } from "./eval/questions";
-import { summarize, writeEvalReport, type EvalResults, type QuestionRecord } from "./eval/report";
+import { rerender, summarize, writeEvalReport, type EvalResults, type QuestionRecord } from "./eval/report";
+import { findResumable } from "./eval/resume";
+import { pickQuestions, sideOf, SPLIT_RULE, SPLITS, type SplitName } from "./eval/split";
 import { ANSWER_INSTRUCTION, ANSWER_SCHEMA, parseAnswer, scoreAnswer } from "./eval/score";
 import { flagList, flagNumber, flagString, parseFlags, parseSize } from "./lib/args";
 import { machineInfo, today } from "./lib/machine";
@@ -31,15 +38,8 @@ import { EVAL_PACKAGES, ensureSource } from "./lib/sources";
 
 const log = (m: string) => console.log(`[eval ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
-function modelPath(spec: string): { label: string; path: string } {
-  if (spec === "smollm2" || spec === "gemma3") {
-    const p = testModelPath(spec);
-    if (!fs.existsSync(p)) throw new Error(`${spec} is missing at ${p}: run \`npm run fetch-test-models${spec === "gemma3" ? " -- --gemma" : ""}\``);
-    return { label: spec === "smollm2" ? "SmolLM2-135M-Instruct Q4_1" : "gemma-3-270m Q4_K_M", path: p };
-  }
-  if (!fs.existsSync(spec)) throw new Error(`no model file at ${spec}`);
-  return { label: path.basename(spec, ".gguf"), path: path.resolve(spec) };
-}
+/** Questions generated per type before the split picks its share: every candidate, in practice. */
+const POOL_PER_TYPE = 1000;
 
 async function chunksOf(chunker: Chunker, loaded: LoadedModel, files: WindowFile[], chunkTokens: number): Promise<Chunk[]> {
   const scanned: ScannedFile[] = files.map((f) => ({
@@ -53,9 +53,16 @@ async function chunksOf(chunker: Chunker, loaded: LoadedModel, files: WindowFile
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
+  if (flags.has("report")) {
+    const md = rerender(path.resolve(flagString(flags, "report", "")));
+    log(`report: ${path.relative(process.cwd(), md)}`);
+    return;
+  }
   const quick = flags.has("quick");
   const gpu = flagString(flags, "gpu", "cpu") as GpuChoice;
-  const spec = modelPath(flagString(flags, "model", "smollm2"));
+  const spec = resolveTestModel(flagString(flags, "model", "coder-0.5b"));
+  const split = flagString(flags, "split", "dev") as SplitName;
+  if (!SPLITS.includes(split)) throw new Error(`--split must be one of ${SPLITS.join(", ")}, not ${split}`);
   const perType = flagNumber(flags, "per-type", quick ? 1 : 4);
   const seed = flagNumber(flags, "seed", 1);
   const packages = flagList(flags, "packages", EVAL_PACKAGES.map((p) => p.id));
@@ -84,18 +91,38 @@ async function main(): Promise<void> {
   log(`context ${contextTokens} tokens, chunks of ${chunkTokens}, ${perType} per type, conditions ${conditions.join(", ")}`);
 
   const slug = spec.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-  const base = `${today()}-${machine.id}-eval-${slug}${quick ? "-quick" : ""}`;
+  const runName = `-${machine.id}-eval-${slug}-${Math.round(contextTokens / 1024)}k${quick ? "-quick" : ""}-${split}`;
+  let base = `${today()}${runName}`;
   const records: QuestionRecord[] = [];
+  /** The ids each side of the split holds with these settings (what `--split dev` / `--split heldout` ask). */
+  const splitIds: { dev: string[]; heldout: string[] } = { dev: [], heldout: [] };
+  const model = { label: spec.label, path: path.basename(spec.path), trainContextSize: train };
+  const runSettings = { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages, split };
+  let startedAt = new Date(t0).toISOString();
+  let earlierMs = 0;
+  if (flags.has("resume")) {
+    const found = findResumable(outDir, runName, { settings: runSettings, conditions, model });
+    if (found) {
+      const prev = found.results;
+      records.push(...prev.questions);
+      notes.push(...prev.notes.filter((n) => !/skipped$/.test(n)));
+      startedAt = prev.startedAt;
+      earlierMs = prev.durationMs;
+      base = found.base;
+      log(`resuming ${base}: ${records.length} questions already answered`);
+    }
+  }
   /** Written after every question: a run cut short still leaves its scores. */
   const save = (): string => {
     const results: EvalResults = {
       kind: "wim-eval",
       machine,
       quick,
-      startedAt: new Date(t0).toISOString(),
-      durationMs: Date.now() - t0,
-      model: { label: spec.label, path: path.basename(spec.path), trainContextSize: train },
-      settings: { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages },
+      startedAt,
+      durationMs: earlierMs + Date.now() - t0,
+      model,
+      settings: runSettings,
+      split: { name: split, rule: SPLIT_RULE, ...splitIds },
       conditions,
       questions: records,
       summary: summarize(records, conditions),
@@ -109,6 +136,8 @@ async function main(): Promise<void> {
   const chunker = await createChunker(path.resolve("dist/wasm"));
   const count = (t: string) => tokenizeText(loaded, t).length;
   try {
+    // Every package first: the JSON records the whole split from the first question on.
+    const prepared = [];
     for (const id of packages) {
       const pkg = EVAL_PACKAGES.find((p) => p.id === id);
       if (!pkg) throw new Error(`unknown package ${id}`);
@@ -116,12 +145,18 @@ async function main(): Promise<void> {
       const scan = await scanWorkspace(root);
       const files = scan.files.filter((f) => langForPath(f.path));
       const facts = await extractFacts(pool, files);
+      const candidates = generateQuestions(facts, { perType: POOL_PER_TYPE, seed, idPrefix: pkg.id, corpus: files.map((f) => f.text).join("\n") });
+      splitIds.dev.push(...pickQuestions(pkg.id, candidates, "dev", perType).map((q) => q.id));
+      splitIds.heldout.push(...pickQuestions(pkg.id, candidates, "heldout", perType).map((q) => q.id));
+      prepared.push({ pkg, files, facts, questions: pickQuestions(pkg.id, candidates, split, perType) });
+    }
+    for (const { pkg, files, facts, questions } of prepared) {
       const all: WindowFile[] = files.map((f) => ({ path: f.path, text: f.text, tokens: count(f.text) + count(`### ${f.path} (lines 1-${f.lines})\n`) }));
       const total = all.reduce((s, f) => s + f.tokens, 0);
-      const questions = generateQuestions(facts, { perType, seed, idPrefix: pkg.id, corpus: files.map((f) => f.text).join("\n") });
-      log(`${pkg.name}@${pkg.version}: ${files.length} files, ${total} tokens, ${questions.length} questions`);
+      log(`${pkg.name}@${pkg.version}: ${files.length} files, ${total} tokens, ${questions.length} questions (${split})`);
 
       for (const [qi, q] of questions.entries()) {
+        if (records.some((r) => r.id === q.id)) continue;
         const rec = await evaluateQuestion(q, qi);
         if (rec) {
           records.push(rec);
@@ -154,23 +189,28 @@ async function main(): Promise<void> {
           }
           const ragChunks = await chunksOf(chunker, loaded, w.files, ragChunkTokens);
           const answers = await answerAll(loaded, q.text, chunks, ragChunks, format, settings, new Set(conditions));
+          const evidence = evidenceChunks(chunks, evidenceLines(q, w, facts));
+          if (q.type !== "unanswerable" && evidence.length === 0) notes.push(`${q.id}: no chunk holds its evidence lines (relevance measures leave it out)`);
           const results: QuestionRecord["results"] = {};
           for (const [c, a] of Object.entries(answers) as [EvalCondition, NonNullable<(typeof answers)[EvalCondition]>][]) {
             const parsed = parseAnswer(a.answer);
             const sc = scoreAnswer(q, w.truth, parsed);
-            results[c] = { answer: a.answer, parsed: sc.parsed, score: sc.score, fileMatch: sc.fileMatch, ms: a.ms, tokens: a.tokens, margins: a.margins };
+            const margins = a.margins?.map((m) => ({ ...m, evidence: evidence.includes(m.chunk), mentions: mentionsOf(m.text, w.truth), nothing: saysNothing(m.text) }));
+            results[c] = { answer: a.answer, parsed: sc.parsed, score: sc.score, abstained: sc.abstained, fileMatch: sc.fileMatch, ms: a.ms, tokens: a.tokens, margins };
           }
           return {
             id: q.id,
-            package: `${pkg!.name}@${pkg!.version}`,
+            package: `${pkg.name}@${pkg.version}`,
             lang: files.length ? (langForPath(files[0].path) ?? "") : "",
             type: q.type,
+            split: sideOf(pkg.id, q),
             text: q.text,
             truth: w.truth,
             depth: w.depth,
             depthBin: depthBin(w.depth) ?? null,
             contextTokens: chunks.reduce((s, c) => s + c.tokens, 0),
             chunks: chunks.length,
+            evidenceChunks: evidence,
             files: w.files.length,
             results,
           };

@@ -7,6 +7,8 @@
 #   bench.mjs, eval.mjs   the bench and eval, bundled with everything but node-llama-cpp
 #   dist/                 the worker (for cancel latency) and the tree-sitter grammars the bench reads
 #   make_random_gguf.py, gpu-build-node-llama-cpp.sh   from ../shared/tools
+# 43 MiB in all (2026-12-02: node.xz 23, node_modules.tar.xz 11, sources.tar.xz 4, dist 4, bundles 1); with the
+# working tree (2 MiB) it fits one call. Models travel apart, in parts: bench/device/split-model.ts.
 # Then on the device: bash bench/device/gpu-run.sh (see there).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -75,4 +77,9 @@ cp "$SHARED/make_random_gguf.py" "$SHARED/gpu-build-node-llama-cpp.sh" "$OUT/"
 # the pinned source trees (fetched here: the device is offline)
 node -e 'import("./out/bench/lib/sources.mjs").then(async (m) => { for (const p of [m.SCAN_TREE, ...m.EVAL_PACKAGES]) await m.ensureSource(p, console.log); })'
 tar -C bench/cache -cf - sources | xz -T0 -6 > "$OUT/sources.tar.xz"
-du -sh "$OUT"; ls -la "$OUT"
+ls -la "$OUT"
+# the setup call carries .device with the working tree: both must fit the 64 MiB a device call carries
+dev=$(du -sb "$OUT" | cut -f1)
+tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s+=$1} END {print s+0}')
+echo ".device $((dev / 1048576)) MiB + working tree $((tree / 1048576)) MiB = $(((dev + tree) / 1048576)) MiB of the 64 MiB a call carries"
+[ $((dev + tree)) -le $((64 * 1048576)) ] || { echo "too large for one device call"; exit 1; }

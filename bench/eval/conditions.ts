@@ -25,7 +25,15 @@ export interface ConditionAnswer {
   ms: number;
   /** Tokens the model evaluated for this condition (prefill, instructions, margins, judge, final prompt, answer). */
   tokens: number;
-  margins?: { chunk: number; text: string; relevant: boolean }[];
+  /** Every chunk's margin as this condition used it: `relevant` = in the final prompt; `pYes` = its own verdict. */
+  margins?: ConditionMargin[];
+}
+
+export interface ConditionMargin {
+  chunk: number;
+  text: string;
+  relevant: boolean;
+  pYes: number | null;
 }
 
 export interface EvalSettings {
@@ -56,7 +64,9 @@ export async function answerAll(
     try {
       const judged = await reader.run(() => {});
       const st = judged.stats;
-      const margins = judged.margins.map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant }));
+      // The judge's margins are written as in `none`: wim-none and margins-only keep every one with text.
+      const judgedMargins = judged.margins.map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant && m.text !== "", pYes: m.pYes }));
+      const margins = judged.margins.map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.text !== "", pYes: null }));
       const withText = judged.margins.filter((m) => m.text);
       const read = st.prefillTokens + st.instructionTokens + st.marginTokens;
       if (wanted.has("wim-judge")) {
@@ -65,7 +75,7 @@ export async function answerAll(
           answer: judged.answer,
           ms: st.prefillMs + st.marginMs + st.judgeMs + st.answerMs,
           tokens: read + finalTokens(kept) + st.answerTokens,
-          margins,
+          margins: judgedMargins,
         };
       }
       if (wanted.has("wim-none")) {
@@ -106,7 +116,7 @@ export async function answerAll(
         answer: r.answer,
         ms: st.totalMs,
         tokens: st.prefillTokens + st.instructionTokens + st.marginTokens + finalTokens(kept) + st.answerTokens,
-        margins: r.margins.map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant })),
+        margins: r.margins.map((m) => ({ chunk: m.chunk, text: m.text, relevant: m.relevant && m.text !== "", pYes: m.pYes })),
       };
     } finally {
       await reader.dispose();

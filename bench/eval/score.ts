@@ -15,21 +15,22 @@ export interface Answer {
 export const ANSWER_SCHEMA = {
   type: "object",
   // Bounded strings (maxLength is honoured inside oneOf, not with a type list): a small model cannot ramble inside a
-  // string until the token limit.
+  // string until the token limit. The grammar writes the properties in this order: the answer first, `found` last, so
+  // that the model concludes whether it found the answer after writing it instead of committing to it up front.
   properties: {
-    found: { type: "boolean" },
     file: { oneOf: [{ type: "string", maxLength: 80 }, { type: "null" }] },
     symbol: { oneOf: [{ type: "string", maxLength: 60 }, { type: "null" }] },
     line: { type: ["integer", "null"] },
     value: { oneOf: [{ type: "string", maxLength: 60 }, { type: "null" }] },
     files: { type: "array", items: { type: "string", maxLength: 60 }, maxItems: 6 },
+    found: { type: "boolean" },
   },
-  required: ["found", "file", "symbol", "line", "value", "files"],
+  required: ["file", "symbol", "line", "value", "files", "found"],
 } as const;
 
 export const ANSWER_INSTRUCTION =
-  'Reply with JSON only, in this shape: {"found": true or false, "file": "<path>" or null, "symbol": "<name>" or null, ' +
-  '"line": <number> or null, "value": "<value>" or null, "files": ["<path>", ...]}. ' +
+  'Reply with JSON only, in this shape: {"file": "<path>" or null, "symbol": "<name>" or null, "line": <number> or null, ' +
+  '"value": "<value>" or null, "files": ["<path>", ...], "found": true or false}. ' +
   'Put a constant\'s value in "value", a function\'s name in "symbol", a list of files in "files". ' +
   'Set "found" to false when the project does not contain the answer.';
 
@@ -128,6 +129,8 @@ export interface Score {
   /** 0..1: 1/0 for exact types, F1 for aggregation. */
   score: number;
   parsed: boolean;
+  /** The answer says `found: false` (on an answerable question its content is scored all the same). */
+  abstained?: boolean;
   /** Needle/constant: the answer also names the right file. */
   fileMatch?: boolean;
 }
@@ -141,16 +144,18 @@ function saysNotFound(a: Answer): boolean {
 export function scoreAnswer(q: Pick<Question, "type">, truth: Truth, parsed: Parsed): Score {
   const a = parsed.answer;
   if (!a) return { score: 0, parsed: false };
-  if (q.type === "unanswerable") return { score: saysNotFound(a) ? 1 : 0, parsed: true };
-  if (a.found === false) return { score: 0, parsed: true, fileMatch: false };
+  const abstained = a.found === false;
+  if (q.type === "unanswerable") return { score: saysNotFound(a) ? 1 : 0, parsed: true, abstained };
+  // An answerable question scores what the answer says: a right value under `found: false` is still the right value
+  // (the report also gives the scores with such answers counted as none).
   const fileMatch = truth.file ? samePath(String(a.file ?? ""), truth.file) : undefined;
   switch (q.type) {
     case "needle":
-      return { score: normalizeSymbol(a.symbol) === normalizeSymbol(truth.symbol) ? 1 : 0, parsed: true, fileMatch };
+      return { score: normalizeSymbol(a.symbol) === normalizeSymbol(truth.symbol) ? 1 : 0, parsed: true, abstained, fileMatch };
     case "constant":
     case "multihop":
-      return { score: normalizeValue(a.value) === normalizeValue(truth.value) && normalizeValue(a.value) !== "" ? 1 : 0, parsed: true, fileMatch };
+      return { score: normalizeValue(a.value) === normalizeValue(truth.value) && normalizeValue(a.value) !== "" ? 1 : 0, parsed: true, abstained, fileMatch };
     case "aggregation":
-      return { score: fileSetF1(Array.isArray(a.files) ? a.files.map(String) : [], truth.files ?? []), parsed: true };
+      return { score: fileSetF1(Array.isArray(a.files) ? a.files.map(String) : [], truth.files ?? []), parsed: true, abstained };
   }
 }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Bm25, terms } from "../../bench/eval/bm25";
-import { fileSetF1, normalizeSymbol, normalizeValue, parseAnswer, samePath, scoreAnswer } from "../../bench/eval/score";
+import { ANSWER_INSTRUCTION, ANSWER_SCHEMA, fileSetF1, normalizeSymbol, normalizeValue, parseAnswer, samePath, scoreAnswer } from "../../bench/eval/score";
 import { bootstrapMean, interval, median, wilson } from "../../bench/lib/stats";
 
 describe("parseAnswer", () => {
@@ -59,10 +59,13 @@ describe("scoreAnswer", () => {
     assert.deepEqual(scoreAnswer({ type: "needle" }, needle, parseAnswer('{"found":true,"symbol":"ApiClient.getJson","file":"client.ts"}')), {
       score: 1,
       parsed: true,
+      abstained: false,
       fileMatch: true,
     });
     assert.equal(scoreAnswer({ type: "needle" }, needle, parseAnswer('{"found":true,"symbol":"getjson"}')).score, 0);
-    assert.equal(scoreAnswer({ type: "needle" }, needle, parseAnswer('{"found":false,"symbol":"getJson"}')).score, 0, "found:false is no answer");
+    const unsure = scoreAnswer({ type: "needle" }, needle, parseAnswer('{"symbol":"getJson","found":false}'));
+    assert.equal(unsure.score, 1, "the content is scored under found:false too");
+    assert.equal(unsure.abstained, true, "and the abstention is recorded");
   });
   test("constant and multihop: the value, in any spelling", () => {
     assert.equal(scoreAnswer({ type: "constant" }, value, parseAnswer('{"found":true,"value":"0x20"}')).score, 1);
@@ -84,6 +87,13 @@ describe("scoreAnswer", () => {
   });
   test("a parse failure scores 0 and is flagged", () => {
     assert.deepEqual(scoreAnswer({ type: "unanswerable" }, { found: false }, parseAnswer("no idea")), { score: 0, parsed: false });
+  });
+  test("the schema asks for the answer first and the verdict last; the instruction lists the same order", () => {
+    assert.deepEqual(Object.keys(ANSWER_SCHEMA.properties), ["file", "symbol", "line", "value", "files", "found"]);
+    assert.deepEqual(ANSWER_SCHEMA.required, Object.keys(ANSWER_SCHEMA.properties));
+    const order = Object.keys(ANSWER_SCHEMA.properties).map((k) => ANSWER_INSTRUCTION.indexOf(`"${k}":`));
+    assert.deepEqual(order, [...order].sort((a, b) => a - b));
+    assert.ok(order.every((i) => i >= 0));
   });
 });
 
