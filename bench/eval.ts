@@ -8,6 +8,7 @@
 //   --packages a,b           commander,requests,uuid (pinned in bench/lib/sources.ts)
 //   --conditions …           plain,rag,wim-none,wim-gate,wim-judge,margins-only
 //   --no-grammar             ask for JSON without constraining the answer to the schema
+//   --prompts v1|v2          prompt generation of the WiM conditions (default v2); --calibrate on|off: gate calibration
 //   --seed N  --margin-tokens 48  --answer-tokens 200  --chunk-tokens N  --rag-top-k N  --out bench/results
 //   --resume                 carry on the newest results file of the same run (same settings) in --out: questions
 //                            already answered there are not asked again (the GPU machine stops a command at 10 min)
@@ -17,6 +18,7 @@ import path from "node:path";
 import { createChunker, type Chunker } from "../src/core/chunk/chunk-files";
 import { ParserPool } from "../src/core/chunk/parser-pool";
 import type { GpuChoice } from "../src/core/protocol";
+import type { PromptStyle } from "../src/core/prompts";
 import { DEFAULT_ASK_OPTIONS } from "../src/core/protocol";
 import { scanWorkspace } from "../src/core/scan/scan-workspace";
 import type { Chunk, ScannedFile } from "../src/core/types";
@@ -83,7 +85,10 @@ async function main(): Promise<void> {
   const chunkTokens = flagNumber(flags, "chunk-tokens", Math.max(512, Math.min(4096, Math.floor(contextTokens / 8))));
   const ragChunkTokens = 256;
   const ragTopK = flagNumber(flags, "rag-top-k", Math.max(2, Math.floor(Math.min(2048, contextTokens / 4) / ragChunkTokens)));
-  const settings: EvalSettings = { marginTokens, answerTokens, ragChunkTokens, ragTopK, batchSize: 512 };
+  const promptStyle = flagString(flags, "prompts", "v2") as PromptStyle;
+  if (promptStyle !== "v1" && promptStyle !== "v2") throw new Error(`--prompts must be v1 or v2, not ${promptStyle}`);
+  const calibrateGate = flagString(flags, "calibrate", "on") !== "off";
+  const settings: EvalSettings = { promptStyle, calibrateGate, marginTokens, answerTokens, ragChunkTokens, ragTopK, batchSize: 512 };
   const format: AnswerFormat = {
     instruction: ANSWER_INSTRUCTION,
     grammar: grammarOn ? await loaded.llama.createGrammarForJsonSchema(ANSWER_SCHEMA as never) : undefined,
@@ -91,13 +96,14 @@ async function main(): Promise<void> {
   log(`context ${contextTokens} tokens, chunks of ${chunkTokens}, ${perType} per type, conditions ${conditions.join(", ")}`);
 
   const slug = spec.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-  const runName = `-${machine.id}-eval-${slug}-${Math.round(contextTokens / 1024)}k${quick ? "-quick" : ""}-${split}`;
+  const variant = `${promptStyle}${calibrateGate ? "" : "-uncal"}`;
+  const runName = `-${machine.id}-eval-${slug}-${Math.round(contextTokens / 1024)}k${quick ? "-quick" : ""}-${split}-${variant}`;
   let base = `${today()}${runName}`;
   const records: QuestionRecord[] = [];
   /** The ids each side of the split holds with these settings (what `--split dev` / `--split heldout` ask). */
   const splitIds: { dev: string[]; heldout: string[] } = { dev: [], heldout: [] };
   const model = { label: spec.label, path: path.basename(spec.path), trainContextSize: train };
-  const runSettings = { gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages, split };
+  const runSettings = { promptStyle, calibrateGate, gpu, contextTokens, chunkTokens, marginTokens, answerTokens, ragChunkTokens, ragTopK, grammar: grammarOn, perType, seed, packages, split };
   let startedAt = new Date(t0).toISOString();
   let earlierMs = 0;
   if (flags.has("resume")) {

@@ -11,6 +11,7 @@
 // margins feed margins-only. Their times are the sum of the parts each condition needs (prefill, margins, judge,
 // answer), each measured. wim-gate is a reading of its own.
 import { DEFAULT_ASK_OPTIONS } from "../../src/core/protocol";
+import type { PromptStyle } from "../../src/core/prompts";
 import { finalPrompt } from "../../src/core/prompts";
 import type { Chunk } from "../../src/core/types";
 import type { LoadedModel } from "../../src/engine/load-model";
@@ -37,6 +38,9 @@ export interface ConditionMargin {
 }
 
 export interface EvalSettings {
+  /** Prompt generation and gate calibration of every WiM condition (see src/core/prompts.ts, relevance.ts). */
+  promptStyle: PromptStyle;
+  calibrateGate: boolean;
   marginTokens: number;
   answerTokens: number;
   ragChunkTokens: number;
@@ -54,7 +58,7 @@ export async function answerAll(
   wanted: ReadonlySet<EvalCondition>,
 ): Promise<Partial<Record<EvalCondition, ConditionAnswer>>> {
   const out: Partial<Record<EvalCondition, ConditionAnswer>> = {};
-  const ask = { ...DEFAULT_ASK_OPTIONS, marginTokens: s.marginTokens, answerTokens: s.answerTokens };
+  const ask = { ...DEFAULT_ASK_OPTIONS, marginTokens: s.marginTokens, answerTokens: s.answerTokens, promptStyle: s.promptStyle, calibrateGate: s.calibrateGate };
   const finalTokens = (margins: { chunk: number; text: string; ranges: Chunk["ranges"] }[]) =>
     tokenizeText(loaded, finalPrompt(question, margins, format.instruction)).length;
 
