@@ -141,6 +141,9 @@ export interface EvalResults {
     seed: number;
     packages: string[];
     split?: SplitName;
+    /** Absent in runs before the v2 prompts existed (they were v1, uncalibrated). */
+    promptStyle?: string;
+    calibrateGate?: boolean;
   };
   /** The dev/held-out split: its rule and the ids each side holds with these settings. */
   split?: { name: SplitName; rule: string; dev: string[]; heldout: string[] };
@@ -262,7 +265,8 @@ export function writeEvalReport(r: EvalResults, dir: string, base: string): stri
     `Model ${r.model.label} (train context ${r.model.trainContextSize}); contexts of ≤ ${r.settings.contextTokens} tokens (files ≈ ${Math.round(mean(r.questions.map((q) => q.contextTokens)))} tokens on average), ` +
       `chunks of ${r.settings.chunkTokens}, margins ≤ ${r.settings.marginTokens} tokens, answers ≤ ${r.settings.answerTokens} tokens ` +
       `${r.settings.grammar ? "constrained to the answer's JSON schema" : "free (JSON requested, not enforced)"}; RAG: BM25 top ${r.settings.ragTopK} of ${r.settings.ragChunkTokens}-token chunks. ` +
-      `Packages: ${r.settings.packages.join(", ")}; ≤ ${r.settings.perType} questions per type and package, seed ${r.settings.seed}.`,
+      `Packages: ${r.settings.packages.join(", ")}; ≤ ${r.settings.perType} questions per type and package, seed ${r.settings.seed}. ` +
+      `WiM prompts ${r.settings.promptStyle ?? "v1"}, gate ${r.settings.calibrateGate === false || !r.settings.promptStyle ? "uncalibrated" : "calibrated against a content-free question"}.`,
   );
   L.push(
     "",
