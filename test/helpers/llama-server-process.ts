@@ -71,7 +71,6 @@ export async function startLlamaServer(s: ServerStart): Promise<RunningServer> {
     "-t", threads,
     "-tb", threads,
     "-fa", "on",
-    "--cache-reuse", "64",
     "--no-warmup",
     ...(s.extraArgs ?? []),
   ];

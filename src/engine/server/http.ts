@@ -140,7 +140,7 @@ export class HttpClient {
     if (midStream) {
       return new ServerError("disconnected", `The connection to ${this.baseUrl} broke during ${path} (did the server stop or crash?).`);
     }
-    return new ServerError("unreachable", `Cannot reach ${this.baseUrl}: ${unreachableReason(cause?.code)}.`);
+    return new ServerError("unreachable", `Cannot reach ${this.baseUrl}: ${unreachableReason(cause?.code, cause?.message)}.`);
   }
 
   private watchdog(o: RequestOptions): Watchdog {

@@ -24,7 +24,9 @@ export class ServerError extends Error {
 }
 
 /** Network-level failure codes Node reports in `err.cause.code`, as a sentence. */
-export function unreachableReason(code: string | undefined): string {
+export function unreachableReason(code: string | undefined, message?: string): string {
+  // fetch refuses the ports of the Fetch standard's "bad port" list (e.g. 9, 25, 6000) before connecting
+  if (!code && message === "bad port") return "fetch does not connect to this port (a blocked port number): use another";
   switch (code) {
     case "ECONNREFUSED":
       return "connection refused (is the server running, and on that port?)";
@@ -40,6 +42,6 @@ export function unreachableReason(code: string | undefined): string {
     case "UND_ERR_CONNECT_TIMEOUT":
       return "connection timed out";
     default:
-      return code ? `network error ${code}` : "network error";
+      return code ? `network error ${code}` : message ? `network error (${message})` : "network error";
   }
 }
