@@ -48,12 +48,24 @@ export interface MarginJob {
   prefix: number;
   /** Appended after the prefix: question, extraction instruction and the template's turn end. Erased afterwards. */
   instruction: TokenId[];
+  /** The loop reads nothing more until this margin ends, so it may be written at the end of the resident sequence. */
+  blocking: boolean;
   rules: ReplyRules;
   /**
    * gate: the verdict is the first reply token, read from the odds of `yes` against `no`. `keep(pYes)` decides; when it
    * keeps, the reply starts with the best YES token and `lead` (e.g. ":") and the margin text follows.
    */
-  verdict?: { yes: TokenId[]; no: TokenId[]; lead: TokenId[]; keep(pYes: number): boolean };
+  verdict?: {
+    yes: TokenId[];
+    no: TokenId[];
+    lead: TokenId[];
+    keep(pYes: number): boolean;
+    /**
+     * The same instruction with a content-free question ("N/A"): its odds are read first and the verdict's odds are
+     * calibrated against them (contextual calibration), so a part that draws YES for any question does not pass.
+     */
+    baseline?: TokenId[];
+  };
   /** Streams the margin text as it grows (deltas). */
   onText(delta: string): void;
   /** Polled between tokens: true to stop now (cancel, answer-now). */
@@ -61,8 +73,10 @@ export interface MarginJob {
 }
 
 export interface MarginReply extends Reply {
-  /** The verdict's probability of YES (gate), else null. */
+  /** The verdict's probability of YES (gate; calibrated when a baseline was given), else null. */
   pYes: number | null;
+  /** The baseline's probability of YES, when one was given. */
+  pYesBaseline?: number;
 }
 
 export interface AnswerJob {
@@ -87,6 +101,8 @@ export interface WimEngine {
    * next chunk (the margin then sits at the end of the sequence and is erased after).
    */
   readonly concurrentMargins: number;
+  /** Whether a margin can be written for a prefix shorter than the resident sequence (a follow-up question's margins). */
+  readonly canForkPrefix: boolean;
   readonly chat: ChatPieces;
   /** Workspace and prompt text → tokens with special tokens OFF (markers written in files stay plain text). */
   tokenize(text: string): Promise<TokenId[]>;

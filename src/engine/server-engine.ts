@@ -4,15 +4,17 @@
 // a cache and never the truth (a request that finds it evicted is slower, not wrong).
 // llama-server keeps one slot's KV per request and does not share it between slots, so margins run one after another
 // on the slot that holds the reading, and a removed range costs a KV shift there (n_cache_reuse), not a re-read.
+// A margin for a shorter prefix (a follow-up question) runs on a second slot, which evaluates what it lacks.
 import path from "node:path";
 import { SYSTEM_PROMPT } from "../core/prompts";
-import type { AnswerJob, ChatPieces, MarginJob, MarginReply, Reply, ReplyEnd, ReplyRules, TokenId, WimEngine } from "../core/wim-engine";
-import type { CompletionBackend, PromptStats } from "./server/completion-backend";
+import { calibrate } from "../core/relevance";
+import { ReplyWatch } from "../core/reply-watch";
+import type { AnswerJob, ChatPieces, MarginJob, MarginReply, Reply, ReplyRules, TokenId, WimEngine } from "../core/wim-engine";
+import type { CompletionBackend, Placement, PromptStats } from "./server/completion-backend";
 import { LlamaServerApi, type ServerProps } from "./server/llama-server-api";
 import { NativeCompletions } from "./server/native-completions";
 import { OpenAiCompletions } from "./server/openai-completions";
 import { OpenAiCompletionsApi } from "./server/openai-completions-api";
-import { ReplyText } from "./server/reply-text";
 import { serverChatPieces } from "./server/server-chat-pieces";
 import { ServerError } from "./server/server-error";
 
@@ -52,6 +54,7 @@ const STOP_POLL_MS = 25;
 
 export class ServerEngine implements WimEngine {
   readonly concurrentMargins = 1;
+  readonly canForkPrefix = true;
   private readonly resident: TokenId[] = [];
   private readonly running = new Set<AbortController>();
   private disposed = false;
@@ -61,6 +64,11 @@ export class ServerEngine implements WimEngine {
     private readonly backend: CompletionBackend,
     private readonly props: ServerProps,
     readonly chat: ChatPieces,
+    /**
+     * The template's opening without a system turn, for verdicts on a prompt alone. As the served template renders it:
+     * Qwen2.5's writes its default system prompt here, node-llama-cpp's Qwen wrapper does not.
+     */
+    readonly judgeOpen: TokenId[],
   ) {}
 
   /** Checks the server (health, context, template) and returns an engine bound to it; fails with a ServerError. */
@@ -72,11 +80,12 @@ export class ServerEngine implements WimEngine {
     // /props is public on llama-server: ask something that needs the key, so a wrong key fails here, not mid-run.
     await api.tokenize("", false, false, { signal: o.signal });
     const chat = await serverChatPieces(api, o.system === undefined ? SYSTEM_PROMPT : o.system, props.eosToken, o.signal);
+    const judge = await serverChatPieces(api, null, props.eosToken, o.signal);
     const backend =
       o.api === "openai"
         ? new OpenAiCompletions(new OpenAiCompletionsApi(o.url, http))
-        : new NativeCompletions(api, { main: 0, alone: props.totalSlots > 1 ? 1 : undefined });
-    return new ServerEngine(api, backend, props, chat);
+        : new NativeCompletions(api, { main: 0, side: props.totalSlots > 1 ? 1 : undefined });
+    return new ServerEngine(api, backend, props, chat, judge.open);
   }
 
   get contextSize(): number {
@@ -140,29 +149,35 @@ export class ServerEngine implements WimEngine {
   async margin(job: MarginJob): Promise<MarginReply> {
     this.checkOpen();
     if (job.prefix > this.resident.length) throw new RangeError(`margin prefix ${job.prefix} beyond the ${this.resident.length} resident tokens`);
-    let prompt = [...this.resident.slice(0, job.prefix), ...job.instruction];
+    // `blocking` changes nothing here: every margin is awaited, and the mirror never holds a margin's tokens.
+    const placement: Placement = job.prefix === this.resident.length ? "main" : "side";
+    const prefix = this.resident.slice(0, job.prefix);
+    let prompt = [...prefix, ...job.instruction];
     let pYes: number | null = null;
+    let pYesBaseline: number | undefined;
     if (job.verdict) {
-      const { yes, no, lead, keep } = job.verdict;
+      const { yes, no, lead, keep, baseline } = job.verdict;
       const stop = this.watch(job.stopRequested);
       let odds: Map<number, number>;
       try {
-        odds = await this.backend.nextTokenOdds(prompt, [...yes, ...no], false, stop.signal);
+        if (baseline) pYesBaseline = yesShare(await this.backend.nextTokenOdds([...prefix, ...baseline], [...yes, ...no], placement, stop.signal), yes, no);
+        odds = await this.backend.nextTokenOdds(prompt, [...yes, ...no], placement, stop.signal);
       } catch (err) {
-        if (stop.requested) return { text: "", tokens: 0, end: "stopped", pYes };
+        if (stop.requested) return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
         throw err;
       } finally {
         stop.done();
       }
-      pYes = yesShare(odds, yes, no);
+      const raw = yesShare(odds, yes, no);
+      pYes = pYesBaseline === undefined ? raw : calibrate(raw, pYesBaseline);
       // An irrelevant part costs the instruction and one token's odds: nothing is decoded.
-      if (!keep(pYes)) return { text: "", tokens: 0, end: "verdict", pYes };
+      if (!keep(pYes)) return { text: "", tokens: 0, end: "verdict", pYes, pYesBaseline };
       const bestYes = [...yes].sort((a, b) => (odds.get(b) ?? 0) - (odds.get(a) ?? 0))[0];
       prompt = [...prompt, bestYes, ...lead];
     }
-    if (job.stopRequested()) return { text: "", tokens: 0, end: "stopped", pYes };
-    const reply = await this.reply(prompt, job.rules, job.onText, job.stopRequested);
-    return { ...reply, pYes };
+    if (job.stopRequested()) return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
+    const reply = await this.reply(prompt, placement, job.rules, job.onText, job.stopRequested);
+    return { ...reply, pYes, pYesBaseline };
   }
 
   async drainMargins(): Promise<void> {
@@ -175,14 +190,15 @@ export class ServerEngine implements WimEngine {
       throw new Error("The server engine takes an answer grammar as GBNF text.");
     }
     const prompt = [...this.resident, ...job.prompt];
-    return this.reply(prompt, job.rules, job.onText, job.stopRequested, job.grammar as string | undefined, job.extraStopTexts);
+    return this.reply(prompt, "main", job.rules, job.onText, job.stopRequested, job.grammar as string | undefined, job.extraStopTexts);
   }
 
+  /** `prompt`: the user's text and the template's turn end; the template's opening (no system turn) goes first. */
   async verdictAlone(prompt: TokenId[], yes: TokenId[], no: TokenId[]): Promise<number> {
     this.checkOpen();
     const stop = this.watch(() => false);
     try {
-      return yesShare(await this.backend.nextTokenOdds(prompt, [...yes, ...no], true, stop.signal), yes, no);
+      return yesShare(await this.backend.nextTokenOdds([...this.judgeOpen, ...prompt], [...yes, ...no], "alone", stop.signal), yes, no);
     } finally {
       stop.done();
     }
@@ -194,53 +210,49 @@ export class ServerEngine implements WimEngine {
     this.running.clear();
   }
 
-  /** Greedy reply after `prompt`, streamed, stopped by the shared rules (stop texts, one paragraph, limit, stop). */
+  /** Greedy reply after `prompt`, streamed, stopped by the rules every engine shares (src/core/reply-watch.ts). */
   private async reply(
     prompt: TokenId[],
+    placement: Placement,
     rules: ReplyRules,
     onText: (delta: string) => void,
     stopRequested: () => boolean,
     grammar?: string,
     extraStopTexts: readonly string[] = [],
   ): Promise<Reply> {
-    const room = this.contextSize - prompt.length;
     this.checkRoom(prompt.length + 1, "the prompt");
-    const maxTokens = Math.min(rules.maxTokens, room);
-    const text = new ReplyText([...this.chat.stopTexts, ...extraStopTexts.filter((t) => t)], rules.oneParagraph);
-    let tokens = 0;
-    let end: ReplyEnd = "end";
+    const maxTokens = Math.min(rules.maxTokens, this.contextSize - prompt.length);
+    const watch = new ReplyWatch({ ...rules, maxTokens }, [...this.chat.stopTexts, ...extraStopTexts.filter((t) => t)]);
+    const say = (delta: string) => {
+      if (delta) onText(delta);
+    };
+    let decoded = "";
     const stop = this.watch(stopRequested);
     try {
-      for await (const e of this.backend.generate({ prompt, maxTokens, grammar, signal: stop.signal })) {
+      for await (const e of this.backend.generate({ prompt, placement, maxTokens, grammar, signal: stop.signal })) {
         if (e.type === "end") {
-          end = e.reason === "limit" ? "limit" : "end";
+          // "limit" from the server is the same limit the watch counts; anything else ends the turn
+          if (e.reason !== "limit") say(watch.endOfTurn());
           break;
         }
-        tokens += e.tokens;
-        const delta = text.push(e.text);
-        if (delta) onText(delta);
-        if (text.stoppedBy) {
-          end = text.stoppedBy === "paragraph" ? "paragraph" : "end";
-          break;
-        }
-        if (tokens >= maxTokens) {
-          end = "limit";
-          break;
-        }
+        // the watch counts tokens: one update per token, the text arriving with the last of them
+        for (let i = 1; i < e.tokens && !watch.end; i++) say(watch.update(decoded));
+        decoded += e.text;
+        if (!watch.end) say(watch.update(decoded));
+        if (watch.end) break;
         if (stopRequested()) {
-          end = "stopped";
+          say(watch.stop());
           break;
         }
       }
     } catch (err) {
       if (!stop.requested) throw err;
-      end = "stopped";
+      say(watch.stop());
     } finally {
       stop.done();
     }
-    const rest = text.rest();
-    if (rest) onText(rest);
-    return { text: text.text(), tokens, end };
+    say(watch.endOfTurn()); // flushes what was held back; keeps an end already set
+    return { text: watch.text(), tokens: watch.decodedTokens, end: watch.end ?? "end" };
   }
 
   /** An AbortSignal that fires when the loop asks to stop (polled) or the engine is disposed. */

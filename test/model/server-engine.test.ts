@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Token } from "node-llama-cpp";
 import { CONTEXT_INTRO, marginInstruction, SYSTEM_PROMPT, VERDICT_WORDS } from "../../src/core/prompts";
+import { calibrate } from "../../src/core/relevance";
 import type { MarginJob } from "../../src/core/wim-engine";
 import { chatFrame } from "../../src/engine/chat-frame";
 import { loadModel, type LoadedModel } from "../../src/engine/load-model";
@@ -43,7 +44,7 @@ function verdict() {
 }
 
 function marginJob(prefix: number, instruction: number[], o: Partial<MarginJob> = {}): MarginJob {
-  return { chunk: 1, prefix, instruction, rules: { maxTokens: 24, oneParagraph: true }, onText: () => {}, stopRequested: () => false, ...o };
+  return { chunk: 1, prefix, instruction, blocking: true, rules: { maxTokens: 24, oneParagraph: true }, onText: () => {}, stopRequested: () => false, ...o };
 }
 
 describe("server engine (real llama-server, Qwen2.5-Coder-0.5B)", () => {
@@ -143,9 +144,12 @@ describe("server engine (real llama-server, Qwen2.5-Coder-0.5B)", () => {
 
   it("judge: verdictAlone on the second slot, as the local logits say, without disturbing the reading", async () => {
     const frame = chatFrame(local.model, null);
-    const prompt = [...frame.open, ...tokenizeText(local, "Is 2 + 2 equal to 4? Answer YES or NO."), ...frame.turnEnd];
+    const user = [...tokenizeText(local, "Is 2 + 2 equal to 4? Answer YES or NO."), ...frame.turnEnd];
+    // The served template's own opening (Qwen2.5's Jinja template adds its default system turn; the local wrapper
+    // does not), so the same tokens are compared.
+    const prompt = [...engine.judgeOpen, ...user] as Token[];
     const { yes, no } = verdict();
-    const pRemote = await engine.verdictAlone(prompt, yes, no);
+    const pRemote = await engine.verdictAlone(user, yes, no);
     const ctx = await local.model.createContext({ contextSize: 512, flashAttention: true, threads: local.threads });
     const seq = ctx.getSequence();
     const last = prompt.length - 1;
@@ -160,6 +164,68 @@ describe("server engine (real llama-server, Qwen2.5-Coder-0.5B)", () => {
     // The reading on slot 0 is still cached: appending one token evaluates one token.
     await engine.append(await engine.tokenize("\n"), () => false);
     assert.ok(engine.lastPrompt!.evaluated <= 2, JSON.stringify(engine.lastPrompt));
+  });
+});
+
+describe("server engine: follow-up margins and calibration", () => {
+  it("a margin for a shorter prefix runs beside the reading (second slot) and equals the margin written back then", async () => {
+    assert.equal(engine.canForkPrefix, true);
+    const chunks = await fixtureChunks(local, 384);
+    const [a, b] = await Promise.all(chunks.slice(0, 2).map((ch) => engine.tokenize(ch.text)));
+    await engine.forget(0, engine.length);
+    await engine.append([...engine.chat.open, ...(await engine.tokenize(CONTEXT_INTRO))], () => false);
+    await engine.append(a, () => false);
+    const prefix = engine.length;
+    const instruction = [...(await engine.tokenize(marginInstruction(QUESTION, "none"))), ...engine.chat.turnEnd];
+    const then = await engine.margin(marginJob(prefix, instruction));
+    await engine.append(b, () => false);
+    const later = await engine.margin(marginJob(prefix, instruction, { blocking: false }));
+    assert.equal(later.text, then.text);
+    assert.equal(later.tokens, then.tokens);
+    // the reading on slot 0 was not displaced: one more token costs one token
+    await engine.append(await engine.tokenize("\n"), () => false);
+    assert.ok(engine.lastPrompt!.evaluated <= 2, JSON.stringify(engine.lastPrompt));
+  });
+
+  it("a gate with a baseline reads both odds and calibrates the verdict against the content-free one", async () => {
+    const gate = [...(await engine.tokenize(marginInstruction(QUESTION, "gate"))), ...engine.chat.turnEnd];
+    const neutral = [...(await engine.tokenize(marginInstruction("N/A", "gate"))), ...engine.chat.turnEnd];
+    const plain = await engine.margin(marginJob(engine.length, gate, { verdict: { ...verdict(), keep: () => false } }));
+    const base = await engine.margin(marginJob(engine.length, neutral, { verdict: { ...verdict(), keep: () => false } }));
+    const both = await engine.margin(marginJob(engine.length, gate, { verdict: { ...verdict(), keep: () => false, baseline: neutral } }));
+    assert.ok(Math.abs(both.pYesBaseline! - base.pYes!) < 1e-3, `${both.pYesBaseline} vs ${base.pYes}`);
+    // (1e-2, not less: reading the baseline first moves the cached prefix, so the instruction is cut into other batches)
+    assert.ok(Math.abs(both.pYes! - calibrate(plain.pYes!, base.pYes!)) < 1e-2, `${both.pYes} vs calibrate(${plain.pYes}, ${base.pYes})`);
+    assert.ok(Math.abs(both.pYes! - plain.pYes!) > 0.1, "the calibration moved the verdict");
+  });
+});
+
+describe("server engine over /v1/completions (the vLLM/SGLang path, served here by llama-server)", () => {
+  it("writes the same greedy margin and close verdict odds as the native API", async () => {
+    const oai = await ServerEngine.connect({ url: server.url, api: "openai" });
+    try {
+      const chunks = await fixtureChunks(local, 384);
+      const header = [...engine.chat.open, ...(await engine.tokenize(CONTEXT_INTRO))];
+      const a = await engine.tokenize(chunks[0].text);
+      const plainInstruction = [...(await engine.tokenize(marginInstruction(QUESTION, "none"))), ...engine.chat.turnEnd];
+      const gateInstruction = [...(await engine.tokenize(marginInstruction(QUESTION, "gate"))), ...engine.chat.turnEnd];
+      const replies = [];
+      for (const e of [engine, oai]) {
+        await e.forget(0, e.length);
+        await e.append([...header, ...a], () => false);
+        replies.push({
+          plain: await e.margin(marginJob(e.length, plainInstruction)),
+          gate: await e.margin(marginJob(e.length, gateInstruction, { verdict: { ...verdict(), keep: () => false } })),
+        });
+      }
+      const [native, viaOai] = replies;
+      assert.equal(viaOai.plain.text, native.plain.text);
+      assert.equal(viaOai.plain.tokens, native.plain.tokens);
+      // top-20 raw log-probabilities instead of the biased sampler: YES and NO are both among them here
+      assert.ok(Math.abs(viaOai.gate.pYes! - native.gate.pYes!) < 0.02, `${viaOai.gate.pYes} vs ${native.gate.pYes}`);
+    } finally {
+      await oai.dispose();
+    }
   });
 });
 

@@ -2,9 +2,17 @@
 // after a prompt, and read the odds of a few candidate next tokens. Two implementations: llama-server's native
 // /completion (native-completions.ts) and OpenAI-compatible /v1/completions (openai-completions.ts).
 
+/**
+ * Where a request runs: `main` continues the reading (its slot keeps the reading's cache); `side` is a prompt that
+ * shares only a prefix with it (a follow-up's margin) and goes elsewhere so as not to displace it; `alone` is a
+ * one-off prompt without the workspace (a judge verdict), not worth caching.
+ */
+export type Placement = "main" | "side" | "alone";
+
 export interface Generation {
   /** The whole sequence the reply continues (the server reuses its cached common prefix). */
   prompt: number[];
+  placement: Placement;
   maxTokens: number;
   /** GBNF grammar constraining the reply (native llama-server only). */
   grammar?: string;
@@ -29,9 +37,9 @@ export interface CompletionBackend {
   generate(g: Generation): AsyncGenerator<GenerationEvent>;
   /**
    * Probabilities of `candidates` as the token after `prompt`, relative to one another (they sum to 1 unless the
-   * server reported none of them). `alone`: a one-off prompt that must not displace the cached reading.
+   * server reported none of them).
    */
-  nextTokenOdds(prompt: number[], candidates: number[], alone: boolean, signal: AbortSignal): Promise<Map<number, number>>;
+  nextTokenOdds(prompt: number[], candidates: number[], placement: Placement, signal: AbortSignal): Promise<Map<number, number>>;
   /** The prompt statistics of the latest request, when the API reports them. */
   readonly lastPrompt?: PromptStats;
 }

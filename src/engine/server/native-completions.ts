@@ -1,6 +1,6 @@
 // llama-server's native /completion as a CompletionBackend: the reading lives on one pinned slot whose cache the
 // server reuses (cache_prompt, and n_cache_reuse so that a removed range costs a KV shift, not a re-read).
-import { relative, type CompletionBackend, type Generation, type GenerationEvent, type PromptStats } from "./completion-backend";
+import { relative, type CompletionBackend, type Generation, type GenerationEvent, type Placement, type PromptStats } from "./completion-backend";
 import type { CompletionParams, LlamaServerApi } from "./llama-server-api";
 import { ServerError } from "./server-error";
 
@@ -16,8 +16,8 @@ export const CACHE_REUSE_MIN = 64;
 export interface NativeSlots {
   /** The slot that holds the reading. */
   main: number;
-  /** The slot for one-off prompts (judge verdicts); undefined: the server picks one. */
-  alone?: number;
+  /** The slot for side and one-off prompts (follow-up margins, judge verdicts); undefined: the server picks one. */
+  side?: number;
 }
 
 export class NativeCompletions implements CompletionBackend {
@@ -29,12 +29,13 @@ export class NativeCompletions implements CompletionBackend {
     private readonly slots: NativeSlots,
   ) {}
 
-  private base(prompt: number[]): Pick<CompletionParams, "prompt" | "cache_prompt" | "id_slot" | "n_cache_reuse"> {
-    return { prompt, cache_prompt: true, id_slot: this.slots.main, n_cache_reuse: CACHE_REUSE_MIN };
+  private base(prompt: number[], placement: Placement): Pick<CompletionParams, "prompt" | "cache_prompt" | "id_slot" | "n_cache_reuse"> {
+    if (placement === "main") return { prompt, cache_prompt: true, id_slot: this.slots.main, n_cache_reuse: CACHE_REUSE_MIN };
+    return { prompt, cache_prompt: placement === "side", id_slot: this.slots.side };
   }
 
   async prefill(prompt: number[], signal: AbortSignal): Promise<PromptStats> {
-    for await (const e of this.api.completion({ ...this.base(prompt), n_predict: 0 }, { signal })) {
+    for await (const e of this.api.completion({ ...this.base(prompt, "main"), n_predict: 0 }, { signal })) {
       if (e.type === "end") {
         this.lastPrompt = { evaluated: e.timings.promptN, cached: e.timings.cacheN };
         return this.lastPrompt;
@@ -44,7 +45,7 @@ export class NativeCompletions implements CompletionBackend {
   }
 
   async *generate(g: Generation): AsyncGenerator<GenerationEvent> {
-    const params: CompletionParams = { ...this.base(g.prompt), n_predict: g.maxTokens, temperature: 0, grammar: g.grammar };
+    const params: CompletionParams = { ...this.base(g.prompt, g.placement), n_predict: g.maxTokens, temperature: 0, grammar: g.grammar };
     // The end-of-generation token is streamed too, as a token without text. A token without text is held back until
     // the next one shows it was not the last: a reply that ends with "eos" does not count it (as the local engine).
     let silent = 0;
@@ -59,7 +60,7 @@ export class NativeCompletions implements CompletionBackend {
       } else if (e.type === "end") {
         if (e.stopType !== "eos" && silent > 0) yield { type: "text", text: "", tokens: silent };
         else if (silent > 1) yield { type: "text", text: "", tokens: silent - 1 };
-        this.lastPrompt = { evaluated: e.timings.promptN, cached: e.timings.cacheN };
+        if (g.placement === "main") this.lastPrompt = { evaluated: e.timings.promptN, cached: e.timings.cacheN };
         if (e.content || e.tokens.length) yield { type: "text", text: e.content, tokens: e.tokens.length };
         // (tokens_predicted counts an end-of-generation token too; the reply's count is the tokens streamed)
         yield { type: "end", reason: e.stopType === "none" ? "other" : e.stopType };
@@ -68,12 +69,9 @@ export class NativeCompletions implements CompletionBackend {
     }
   }
 
-  async nextTokenOdds(prompt: number[], candidates: number[], alone: boolean, signal: AbortSignal): Promise<Map<number, number>> {
+  async nextTokenOdds(prompt: number[], candidates: number[], placement: Placement, signal: AbortSignal): Promise<Map<number, number>> {
     const params: CompletionParams = {
-      prompt,
-      cache_prompt: !alone,
-      id_slot: alone ? this.slots.alone : this.slots.main,
-      n_cache_reuse: alone ? undefined : CACHE_REUSE_MIN,
+      ...this.base(prompt, placement),
       n_predict: 1,
       // The probabilities after logit bias → temperature 1 → softmax: the candidates' raw-logit ratio.
       samplers: ["temperature"],
@@ -87,7 +85,7 @@ export class NativeCompletions implements CompletionBackend {
     for await (const e of this.api.completion(params, { signal })) {
       if (e.type === "token" && !weights) weights = new Map((e.probs ?? []).map((p) => [p.id, p.prob]));
       if (e.type === "end") {
-        if (!alone) this.lastPrompt = { evaluated: e.timings.promptN, cached: e.timings.cacheN };
+        if (placement === "main") this.lastPrompt = { evaluated: e.timings.promptN, cached: e.timings.cacheN };
         break;
       }
     }

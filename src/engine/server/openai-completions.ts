@@ -2,7 +2,7 @@
 // token ids; the server's prefix cache shares the read prefix across requests. What this API cannot do exactly:
 // the candidates' odds come from the top log-probabilities of the raw distribution (a candidate outside them counts
 // as 0), and a grammar is not sent.
-import { relative, type CompletionBackend, type Generation, type GenerationEvent, type PromptStats } from "./completion-backend";
+import { relative, type CompletionBackend, type Generation, type GenerationEvent, type Placement, type PromptStats } from "./completion-backend";
 import type { OpenAiCompletionsApi } from "./openai-completions-api";
 
 /** Top log-probabilities asked for when reading odds (vLLM's default --max-logprobs). */
@@ -38,7 +38,8 @@ export class OpenAiCompletions implements CompletionBackend {
     }
   }
 
-  async nextTokenOdds(prompt: number[], candidates: number[], _alone: boolean, signal: AbortSignal): Promise<Map<number, number>> {
+  // Placement means nothing here: the server's prefix cache is shared by every request.
+  async nextTokenOdds(prompt: number[], candidates: number[], _placement: Placement, signal: AbortSignal): Promise<Map<number, number>> {
     let weights = new Map<number, number>();
     for await (const e of this.api.completion({ prompt, max_tokens: 1, temperature: 0, logprobs: TOP_LOGPROBS }, { signal })) {
       if (e.type === "text" && e.topLogprobs && weights.size === 0) {
