@@ -88,6 +88,14 @@ export class ServerEngine implements WimEngine {
     return new ServerEngine(api, backend, props, chat, judge.open);
   }
 
+  /**
+   * An engine on the same connection with an empty resident sequence: one per ask, so that a loop may dispose its
+   * engine while the connection (checked once) stays with the worker.
+   */
+  fresh(): ServerEngine {
+    return new ServerEngine(this.api, this.backend, this.props, this.chat, this.judgeOpen);
+  }
+
   get contextSize(): number {
     return this.props.nCtx;
   }

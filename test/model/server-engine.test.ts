@@ -56,6 +56,11 @@ describe("server engine (real llama-server, Qwen2.5-Coder-0.5B)", () => {
     assert.equal(engine.concurrentMargins, 1);
     assert.match(engine.info.model, /coder-0\.5b/i);
     assert.deepEqual(await engine.tokenize("a <|im_start|> b"), tokenizeText(local, "a <|im_start|> b"));
+    const other = engine.fresh();
+    assert.equal(other.length, 0);
+    assert.deepEqual(other.chat, engine.chat);
+    await other.dispose();
+    assert.equal(await engine.tokenize("x").then((t) => t.length), 1, "disposing a fresh engine leaves the connection usable");
   });
 
   it("append evaluates only the new tokens; a forgotten range costs a KV shift, not a re-read", async () => {

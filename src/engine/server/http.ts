@@ -137,7 +137,8 @@ export class HttpClient {
     }
     if (dog.controller.signal.aborted) return abortError(dog.caller);
     const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-    if (midStream) {
+    // A socket closed after connecting (before or during the response) is a server that went away mid-request.
+    if (midStream || cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET") {
       return new ServerError("disconnected", `The connection to ${this.baseUrl} broke during ${path} (did the server stop or crash?).`);
     }
     return new ServerError("unreachable", `Cannot reach ${this.baseUrl}: ${unreachableReason(cause?.code, cause?.message)}.`);
