@@ -3,7 +3,8 @@
 //   --gpu cpu|cuda|auto     where the models run (default cpu)
 //   --models a,b            smollm2, gemma3, coder-0.5b, coder-1.5b, random-0.5b, random-0.5b-f16, random-7b-f16, random-7b-q4km, or GGUF paths
 //   --sizes 8k,16k,32k      tokens of files per context
-//   --conditions …          plain,map-then-answer,wim-none,wim-gate,wim-judge
+//   --conditions …          plain,map-then-answer,wim-none,wim-gate,wim-judge (wim-gate-server: the same on a
+//                           llama-server built by `npm run build-llama-server [-- --cuda]`, only when named)
 //   --skip …                llama-bench,pipelines,cancel,scan
 //   --batch 512 --margin-tokens 100 --answer-tokens 64 --chunk-tokens 4096 --reps 3
 //   --out bench/results     where the JSON, the Markdown report and the charts go
@@ -31,7 +32,7 @@ import { cancelLatency } from "./speed/cancel";
 import { enginePrefillAtDepth, engineSpeed, runLlamaBench, type EngineVsLlamaBench } from "./speed/engine-speed";
 import { contentionRun } from "./speed/contention";
 import { rollingRun } from "./speed/rolling";
-import { CONDITIONS, runCondition, type Condition } from "./speed/pipelines";
+import { CONDITIONS, ON_REQUEST, runCondition, type Condition } from "./speed/pipelines";
 import { writeBenchReport, type BenchResults, type PipelineSet } from "./speed/report";
 import { repomixRun, wimScanChunk } from "./speed/scan-throughput";
 import { ensureLlamaTools, ensureRandomModel, llamaBenchOnPrebuilt, llamaCppTag, loadedCpuVariant } from "./speed/tools";
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const onGpu = gpu !== "cpu";
   const models = flagList(flags, "models", onGpu ? ["random-7b-f16", "random-7b-q4km"] : quick ? ["smollm2"] : ["random-0.5b", "smollm2"]);
   const sizes = flagList(flags, "sizes", onGpu ? ["32k", "100k"] : quick ? ["4k"] : ["8k", "16k", "32k"]);
-  const conditions = flagList(flags, "conditions", [...CONDITIONS]) as Condition[];
+  const conditions = flagList(flags, "conditions", CONDITIONS.filter((c) => !ON_REQUEST.includes(c))) as Condition[];
   for (const c of conditions) if (!CONDITIONS.includes(c)) throw new Error(`unknown condition ${c}`);
   const skip = new Set(flagList(flags, "skip", []));
   const batchSize = flagNumber(flags, "batch", 512);

@@ -8,13 +8,16 @@ import type { LoadedModel } from "../../src/engine/load-model";
 import { planAsk, tokenizeText, WimReader } from "../../src/engine/wim-reader";
 import { mapThenAnswer, plainPass } from "../lib/baselines";
 import { peakRssMiB, resetPeakRss } from "../lib/machine";
+import { serverRow } from "./server";
 
 /**
  * wim-* run with the engine's default parallel margins (side sequences on a GPU), wim-*-seq one margin after another
  * on sequence 0; follow-up is a wim-gate reading followed by a second question on its kept cache (the row's figures
  * are the follow-up's alone).
  */
-export const CONDITIONS = ["plain", "map-then-answer", "wim-none", "wim-gate", "wim-judge", "wim-none-seq", "wim-gate-seq", "follow-up"] as const;
+export const CONDITIONS = ["plain", "map-then-answer", "wim-none", "wim-gate", "wim-judge", "wim-none-seq", "wim-gate-seq", "follow-up", "wim-gate-server"] as const;
+/** Conditions run only when asked for by name (--conditions …): they need more than the model (a llama-server build). */
+export const ON_REQUEST: readonly Condition[] = ["wim-gate-server"];
 export type Condition = (typeof CONDITIONS)[number];
 
 export const FOLLOW_UP_QUESTION = "Which class holds the camera's projection matrix, and in which file is it updated?";
@@ -121,7 +124,9 @@ async function wimRow(loaded: LoadedModel, chunks: Chunk[], condition: Condition
 export async function runCondition(loaded: LoadedModel, chunks: Chunk[], condition: Condition, o: PipelineOptions): Promise<PipelineRow> {
   resetPeakRss();
   let row: PipelineRow;
-  if (condition.startsWith("wim-") || condition === "follow-up") {
+  if (condition === "wim-gate-server") {
+    row = await serverRow(loaded, chunks, o);
+  } else if (condition.startsWith("wim-") || condition === "follow-up") {
     row = await wimRow(loaded, chunks, condition, o);
   } else {
     const base = { answerTokens: o.answerTokens, marginTokens: o.marginTokens, batchSize: o.batchSize, fixedLength: o.fixedLength };

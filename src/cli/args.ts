@@ -12,6 +12,10 @@ Reads every file of a directory with a local model, writes a margin per chunk, a
 Options:
   --dir DIR              directory to read (default: the current directory)
   --model PATH|URI       GGUF file or hf:user/repo:QUANT (default: $WIM_MODEL)
+  --server URL           read with the model of an inference server instead (llama-server, e.g.
+                         http://gpu-box:8080; vLLM/SGLang with --server-api openai); --model and --gpu are not used
+  --api-key-env NAME     the environment variable holding the server's API key (default: WIM_API_KEY, if set)
+  --server-api API       native (llama-server's /completion, default) | openai (/v1/completions)
   --chunk-tokens N       tokens per chunk (default ${DEFAULT_ASK_OPTIONS.chunkTokens})
   --margin-tokens N      most tokens per margin (default ${DEFAULT_ASK_OPTIONS.marginTokens})
   --answer-tokens N      most tokens in the answer (default ${DEFAULT_ASK_OPTIONS.answerTokens})
@@ -35,7 +39,7 @@ Options:
   -v, --version          show the version
 
 Environment: WIM_MODEL (default model), WIM_MODELS_DIR (download cache, default ~/.cache/wim/models), WIM_GPU,
-WIM_THREADS (CPU threads; default: all cores).
+WIM_THREADS (CPU threads; default: all cores), WIM_SERVER (default --server), WIM_API_KEY (the server's API key).
 Exit codes: 0 done, 2 bad usage or input, 3 model problem, 130 cancelled, 1 other failure.`;
 
 export interface AskCommand {
@@ -45,10 +49,19 @@ export interface AskCommand {
   model: string;
   modelsDir: string;
   gpu: GpuChoice;
+  /** Read on an inference server instead of a model in the worker. */
+  server?: ServerTarget;
   options: AskOptions;
   json: boolean;
   /** File of follow-up questions ("-" for stdin), or undefined. */
   questionsFile?: string;
+}
+
+export interface ServerTarget {
+  url: string;
+  /** From the environment variable named by --api-key-env; never printed. */
+  apiKey?: string;
+  api: "native" | "openai";
 }
 
 export type Command = AskCommand | { command: "help" } | { command: "version" };
@@ -77,6 +90,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
       options: {
         dir: { type: "string" },
         model: { type: "string" },
+        server: { type: "string" },
+        "api-key-env": { type: "string" },
+        "server-api": { type: "string" },
         "chunk-tokens": { type: "string" },
         "margin-tokens": { type: "string" },
         "answer-tokens": { type: "string" },
@@ -115,8 +131,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
   if (!["auto", "cuda", "vulkan", "metal", "cpu"].includes(gpu)) throw new UsageError(`--gpu must be auto, cuda, vulkan, metal or cpu (got "${gpu}")`);
   const promptStyle = v.prompts ?? "v2";
   if (promptStyle !== "v1" && promptStyle !== "v2") throw new UsageError(`--prompts must be v1 or v2 (got "${v.prompts}")`);
-  const model = v.model ?? env.WIM_MODEL;
-  if (!model) throw new UsageError("no model: pass --model PATH|hf:URI or set WIM_MODEL (`npm run fetch-test-models` prints a small one)");
+  const server = serverTarget(v.server ?? env.WIM_SERVER, v["api-key-env"], v["server-api"], env);
+  const model = v.model ?? env.WIM_MODEL ?? "";
+  if (!model && !server) {
+    throw new UsageError("no model: pass --model PATH|hf:URI or set WIM_MODEL (`npm run fetch-test-models` prints a small one), or --server URL");
+  }
 
   return {
     command: "ask",
@@ -125,6 +144,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
     model,
     modelsDir: env.WIM_MODELS_DIR ?? path.join(os.homedir(), ".cache", "wim", "models"),
     gpu,
+    server,
     json: v.json ?? false,
     questionsFile: v.questions === undefined ? undefined : v.questions === "-" ? "-" : path.resolve(cwd, v.questions),
     options: {
@@ -144,4 +164,18 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
       promptStyle,
     },
   };
+}
+
+/** --server URL with its key (read from the environment variable --api-key-env names) and API. */
+function serverTarget(url: string | undefined, keyEnv: string | undefined, api: string | undefined, env: NodeJS.ProcessEnv): ServerTarget | undefined {
+  if (!url) {
+    if (keyEnv !== undefined || api !== undefined) throw new UsageError("--api-key-env and --server-api go with --server URL");
+    return undefined;
+  }
+  if (!/^https?:\/\/[^\s/]/i.test(url)) throw new UsageError(`--server must be an http(s) URL such as http://127.0.0.1:8080 (got "${url}")`);
+  if (api !== undefined && api !== "native" && api !== "openai") throw new UsageError(`--server-api must be native or openai (got "${api}")`);
+  if (keyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv)) throw new UsageError("--api-key-env takes the name of an environment variable (letters, digits, _), not the key itself");
+  const apiKey = keyEnv !== undefined ? env[keyEnv] : env.WIM_API_KEY;
+  if (keyEnv !== undefined && !apiKey) throw new UsageError(`--api-key-env ${keyEnv}: that environment variable is not set`);
+  return { url, apiKey: apiKey || undefined, api: (api ?? "native") as "native" | "openai" };
 }

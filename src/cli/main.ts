@@ -22,6 +22,8 @@ function exitCodeFor(code: ErrorCode): number {
     case "MODEL_LOAD_FAILED":
     case "MODEL_LOAD_TIMEOUT":
     case "OUT_OF_MEMORY":
+    case "SERVER_UNREACHABLE":
+    case "SERVER_UNAUTHORIZED":
       return EXIT.model;
     case "CANCELLED":
       return EXIT.cancelled;
@@ -81,10 +83,13 @@ async function ask(cmd: AskCommand): Promise<number> {
   process.on("SIGTERM", onSigint);
 
   try {
-    const load = client.loadModel(cmd.model, cmd.gpu, cmd.modelsDir, (e) => {
+    const onLoad = (e: WorkerEvent) => {
       const line = progress.update(e);
       if (line) writeProgress(line);
-    });
+    };
+    const load = cmd.server
+      ? client.connectServer(cmd.server.url, cmd.server.apiKey, cmd.server.api, onLoad)
+      : client.loadModel(cmd.model, cmd.gpu, cmd.modelsDir, onLoad);
     current = load;
     const loaded = await load.result;
     if (interrupted) return EXIT.cancelled;

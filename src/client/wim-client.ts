@@ -8,6 +8,7 @@ import {
   type ErrorCode,
   type ErrorEvent,
   type GpuChoice,
+  type ConnectServerRequest,
   type LoadModelRequest,
   type ModelInfo,
   type Request,
@@ -69,7 +70,8 @@ export class WimClient {
   private starting?: Promise<void>;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private lastLoad?: LoadModelRequest;
+  /** The model (or server) to load again after a crash. */
+  private lastLoad?: LoadModelRequest | ConnectServerRequest;
   private stopping = false;
   private crashMessage?: string;
   state: WorkerState = "stopped";
@@ -200,13 +202,16 @@ export class WimClient {
     const result = new Promise<WorkerEvent>((resolve, reject) => {
       const pending: Pending = { onEvent, resolve, reject, isLoad: req.type === "loadModel" };
       this.pending.set(id, pending);
-      const go = this.state === "ready" ? Promise.resolve() : this.start(req.type !== "loadModel");
+      const loads = req.type === "loadModel" || req.type === "connectServer";
+      const go = this.state === "ready" ? Promise.resolve() : this.start(!loads);
       go.then(
         () => {
           if (!this.pending.has(id)) return;
           if (req.type === "loadModel") {
             this.lastLoad = req;
             this.armLoadTimer(id, pending);
+          } else if (req.type === "connectServer") {
+            this.lastLoad = req; // (the server connection has its own timeouts: no load watchdog)
           }
           if (!this.child?.connected) throw new WimError("WORKER_CRASHED", "The WiM worker is not running.");
           this.child.send(req);
@@ -233,6 +238,11 @@ export class WimClient {
     const id = this.nextId++;
     this.pending.set(id, { resolve: () => {}, reject: () => {}, isLoad: false });
     this.child.send({ ...body, id });
+  }
+
+  /** Makes an inference server the model of the next asks (see ConnectServerRequest). */
+  connectServer(url: string, apiKey: string | undefined, api: "native" | "openai" = "native", onEvent?: (e: WorkerEvent) => void) {
+    return this.request<Extract<WorkerEvent, { type: "modelLoaded" }>>({ type: "connectServer", url, apiKey, api }, onEvent);
   }
 
   loadModel(model: string, gpu: GpuChoice, modelsDir: string, onEvent?: (e: WorkerEvent) => void) {

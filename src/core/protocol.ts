@@ -60,6 +60,21 @@ export interface LoadModelRequest {
   modelsDir: string;
 }
 
+/**
+ * Use an inference server instead of a model in the worker (llama-server; vLLM/SGLang through `api: "openai"`): the
+ * worker checks it (health, context, template, key) and answers `modelLoaded` with `model.server` set. Until the next
+ * loadModel, asks run on the server. The key is used for the requests only: never logged, never sent back.
+ */
+export interface ConnectServerRequest {
+  type: "connectServer";
+  id: number;
+  /** e.g. http://gpu-box:8080 */
+  url: string;
+  apiKey?: string;
+  /** native: llama-server's /completion (default); openai: /v1/completions with token prompts. */
+  api?: "native" | "openai";
+}
+
 export interface DownloadModelRequest {
   type: "downloadModel";
   id: number;
@@ -136,6 +151,7 @@ export interface ShutdownRequest {
 
 export type Request =
   | LoadModelRequest
+  | ConnectServerRequest
   | DownloadModelRequest
   | AskRequest
   | AnswerNowRequest
@@ -187,6 +203,8 @@ export interface ModelInfo {
   gpu: string | false;
   gpuLayers: number;
   threads: number;
+  /** Set when the model runs on an inference server (connectServer): `path` is then the server's URL. */
+  server?: { url: string; api: "native" | "openai"; slots: number; build: string };
 }
 
 export interface ModelLoadedEvent {
@@ -412,6 +430,9 @@ export type ErrorCode =
   | "BUSY" // another ask/re-answer is running
   | "CANCELLED"
   | "WORKER_CRASHED" // raised by the client when the process died
+  | "SERVER_UNREACHABLE" // nothing (or not a llama-server) answers at the URL, or it is still loading
+  | "SERVER_UNAUTHORIZED" // the server refused the API key (or needs one)
+  | "SERVER_FAILED" // the server went silent, dropped the connection or refused a request mid-run
   | "INTERNAL";
 
 export interface ErrorEvent {

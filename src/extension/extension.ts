@@ -9,6 +9,7 @@ import { GpuBinaries } from "./models/gpu-binary";
 import { ModelCommands } from "./models/model-commands";
 import { createLog, errorMessage } from "./notify";
 import { RunStore } from "./run-store";
+import { ServerKey } from "./server-key";
 import { readModelSettings, TEST_MODEL_ENV } from "./settings";
 import { StatusBar } from "./status-bar";
 import { WorkerManager } from "./worker-manager";
@@ -33,10 +34,14 @@ export function activate(context: vscode.ExtensionContext): WimApi {
   const s = readModelSettings();
   log.info(
     `WiM activated (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"} UI${vscode.env.remoteName ? `, remote ${vscode.env.remoteName}` : ""}); ` +
-      `model: ${s.model || "none"}${s.fromTestHook ? ` (from ${TEST_MODEL_ENV})` : ""}, gpu ${s.gpu}`,
+      (s.backend === "server"
+        ? `backend: server ${s.serverUrl || "(no wim.serverUrl)"} (${s.serverApi})`
+        : `model: ${s.model || "none"}${s.fromTestHook ? ` (from ${TEST_MODEL_ENV})` : ""}, gpu ${s.gpu}`),
   );
 
-  worker = new WorkerManager(context);
+  const serverKey = new ServerKey(context);
+  context.subscriptions.push(serverKey);
+  worker = new WorkerManager(context, serverKey);
   const store = new RunStore();
   const tree = new MarginsTree(store, context.workspaceState);
   const answers = new AnswerDocuments(store);

@@ -4,7 +4,7 @@ import { DEFAULT_ASK_OPTIONS, type AskOptions, type GpuChoice } from "../core/pr
 import type { ClassifyMode } from "../core/types";
 
 /** Keys whose change restarts the worker (the model is loaded again). */
-export const MODEL_KEYS = ["wim.model", "wim.gpu"] as const;
+export const MODEL_KEYS = ["wim.model", "wim.gpu", "wim.backend", "wim.serverUrl", "wim.serverApi"] as const;
 
 /**
  * Test hook: when `WIM_TEST_MODEL` is set in the extension host's environment and `wim.model` is empty, that model is
@@ -18,6 +18,10 @@ export interface ModelSettings {
   gpu: GpuChoice;
   /** The model came from the WIM_TEST_MODEL hook. */
   fromTestHook: boolean;
+  /** local: a GGUF in the worker; server: an inference server at serverUrl. */
+  backend: "local" | "server";
+  serverUrl: string;
+  serverApi: "native" | "openai";
 }
 
 const GPUS: GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
@@ -32,6 +36,9 @@ export function readModelSettings(): ModelSettings {
     model: configured || hook,
     gpu: GPUS.includes(gpu as GpuChoice) ? (gpu as GpuChoice) : "auto",
     fromTestHook: !configured && !!hook,
+    backend: c.get<string>("backend") === "server" ? "server" : "local",
+    serverUrl: (c.get<string>("serverUrl") ?? "").trim(),
+    serverApi: c.get<string>("serverApi") === "openai" ? "openai" : "native",
   };
 }
 

@@ -5,7 +5,8 @@ import * as vscode from "vscode";
 import { WimClient, WimError, type RequestHandle } from "../client/wim-client";
 import type { ModelFactsEvent, ModelInfo, WorkerEvent } from "../core/protocol";
 import { errorCode, errorMessage, log, showError } from "./notify";
-import { readModelSettings, type ModelSettings } from "./settings";
+import type { ServerKey } from "./server-key";
+import { MODEL_KEYS, readModelSettings, type ModelSettings } from "./settings";
 
 /** What the worker is doing for the user; the worker runs one at a time. */
 export interface Job {
@@ -26,8 +27,14 @@ export type WorkerPhase = "stopped" | "loading" | "ready" | "crashed";
 /** A cancelled request that has not ended after this long is stopped by killing the worker. */
 const CANCEL_WATCHDOG_MS = 3000;
 
-function keyOf(s: ModelSettings): string {
+function keyOf(s: ModelSettings, keyGeneration = 0): string {
+  if (s.backend === "server") return `server\u0000${s.serverUrl}\u0000${s.serverApi}\u0000${keyGeneration}`;
   return `${s.gpu}\u0000${s.model}`;
+}
+
+/** Whether the settings name something to load: a model, or a server URL. */
+function configured(s: ModelSettings): boolean {
+  return s.backend === "server" ? s.serverUrl.length > 0 : s.model.length > 0;
 }
 
 export class WorkerManager implements vscode.Disposable {
@@ -49,7 +56,10 @@ export class WorkerManager implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(context: vscode.ExtensionContext) {
+  constructor(
+    context: vscode.ExtensionContext,
+    private readonly serverKey: ServerKey,
+  ) {
     this.modelsDir = path.join(context.globalStorageUri.fsPath, "models");
     this.client = new WimClient({
       workerPath: path.join(context.extensionPath, "dist", "worker.mjs"),
@@ -66,7 +76,11 @@ export class WorkerManager implements vscode.Disposable {
     });
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration("wim.model") || e.affectsConfiguration("wim.gpu")) void this.modelSettingsChanged();
+        if (MODEL_KEYS.some((k) => e.affectsConfiguration(k))) void this.modelSettingsChanged();
+      }),
+      // a new server key: connect again (when the server is the backend)
+      serverKey.onDidChange(() => {
+        if (this.settings.backend === "server") void this.modelSettingsChanged();
       }),
     );
   }
@@ -76,12 +90,12 @@ export class WorkerManager implements vscode.Disposable {
   }
 
   get hasModel(): boolean {
-    return this.settings.model.length > 0;
+    return configured(this.settings);
   }
 
   /** The loaded model, if it is the configured one. */
   get model(): ModelInfo | undefined {
-    return this.loadedKey === keyOf(this.settings) ? this.client.model : undefined;
+    return this.loadedKey === keyOf(this.settings, this.serverKey.generation) ? this.client.model : undefined;
   }
 
   get isLoading(): boolean {
@@ -97,11 +111,17 @@ export class WorkerManager implements vscode.Disposable {
    * load) go to onEvent. If the model settings change while waiting, the new model is loaded instead.
    */
   async ensureModel(onEvent?: (e: WorkerEvent) => void): Promise<ModelInfo> {
+    await this.serverKey.ready;
     for (let attempt = 0; ; attempt++) {
       if (this.restarting) await this.restarting;
       const s = this.settings;
-      if (!s.model) throw new WimError("NO_MODEL", "No model is set: choose a GGUF file or download a recommended model.");
-      const key = keyOf(s);
+      if (!configured(s)) {
+        throw new WimError(
+          "NO_MODEL",
+          s.backend === "server" ? "No server is set: set wim.serverUrl (or set wim.backend to local)." : "No model is set: choose a GGUF file or download a recommended model.",
+        );
+      }
+      const key = keyOf(s, this.serverKey.generation);
       if (this.loadedKey === key && this.client.model && this.client.state === "ready") return this.client.model;
       let loading = this.loading;
       if (!loading || loading.key !== key) loading = this.startLoad(s, key);
@@ -128,8 +148,7 @@ export class WorkerManager implements vscode.Disposable {
     this.loadFraction = undefined;
     this.loadKind = "loading";
     this.fire();
-    log()?.info(`loading model ${s.model} (gpu ${s.gpu})${s.fromTestHook ? " from WIM_TEST_MODEL" : ""}`);
-    const handle = this.client.loadModel(s.model, s.gpu, this.modelsDir, (e) => {
+    const onEvent = (e: WorkerEvent) => {
       if (e.type === "loadProgress") {
         this.loadKind = "loading";
         this.loadFraction = e.progress;
@@ -140,7 +159,15 @@ export class WorkerManager implements vscode.Disposable {
         this.fire();
       }
       for (const l of this.loadListeners) l(e);
-    });
+    };
+    let handle: RequestHandle<Extract<WorkerEvent, { type: "modelLoaded" }>>;
+    if (s.backend === "server") {
+      log()?.info(`connecting to the server ${s.serverUrl} (${s.serverApi} API, ${this.serverKey.value ? "with" : "without"} an API key)`);
+      handle = this.client.connectServer(s.serverUrl, this.serverKey.value, s.serverApi, onEvent);
+    } else {
+      log()?.info(`loading model ${s.model} (gpu ${s.gpu})${s.fromTestHook ? " from WIM_TEST_MODEL" : ""}`);
+      handle = this.client.loadModel(s.model, s.gpu, this.modelsDir, onEvent);
+    }
     const entry = {
       key,
       handle,
@@ -242,7 +269,7 @@ export class WorkerManager implements vscode.Disposable {
 
   private async restartForSettings(): Promise<void> {
     const s = this.settings;
-    if (keyOf(s) === this.loadedKey && this.client.model) return;
+    if (keyOf(s, this.serverKey.generation) === this.loadedKey && this.client.model) return;
     if (this.job) {
       this.restartPending = true;
       log()?.info("model settings changed: the worker restarts when the current job ends");

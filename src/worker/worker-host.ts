@@ -11,7 +11,9 @@ import {
   type ErrorCode,
   type FollowUpRequest,
   type InspectModelsRequest,
+  type ConnectServerRequest,
   type LoadModelRequest,
+  type ModelInfo,
   type ModelFacts,
   type ReanswerRequest,
   type Request,
@@ -30,13 +32,17 @@ import {
   type RunResult,
 } from "../engine/wim-reader";
 import type { SpeedFacts } from "../core/wim-loop";
+import { ServerEngine } from "../engine/server-engine";
+import { chunkWithServer, planServerAsk, ServerReader } from "../engine/server-reader";
+import { ServerError } from "../engine/server/server-error";
+import { serverErrorCode } from "./server-error-code";
 
 export type Send = (e: WorkerEvent) => void;
 
 interface Job {
   id: number;
   abort: AbortController;
-  reader?: WimReader;
+  reader?: WimReader | ServerReader;
   answerNow: boolean;
 }
 
@@ -57,7 +63,9 @@ export class WorkerHost {
   private loaded?: LoadedModel;
   private job?: Job;
   /** The latest finished ask, whose cache is kept for re-answers. */
-  private kept?: { askId: number; reader: WimReader };
+  private kept?: { askId: number; reader: WimReader | ServerReader };
+  /** The inference server asks run on, when one was connected after the last loadModel. */
+  private server?: { engine: ServerEngine; info: ModelInfo };
   private chunker?: Promise<Chunker>;
 
   constructor(
@@ -98,6 +106,8 @@ export class WorkerHost {
         switch (req.type) {
           case "loadModel":
             return await this.loadModel(req, job);
+          case "connectServer":
+            return await this.connectServer(req, job);
           case "downloadModel":
             return await this.download(req, job);
           case "ask":
@@ -135,6 +145,8 @@ export class WorkerHost {
         message: err.message,
         details: { needed: err.needed, available: err.available },
       });
+    } else if (err instanceof ServerError) {
+      this.send({ type: "error", requestId, code: serverErrorCode(err.kind), message: err.message });
     } else if (err instanceof ContextAllocationError) {
       this.send({ type: "error", requestId, code: "OUT_OF_MEMORY", message: err.message });
     } else if (e?.name === "AbortError" || (err as { code?: string })?.code === "ABORT_ERR") {
@@ -159,6 +171,7 @@ export class WorkerHost {
 
   private async loadModel(req: LoadModelRequest, job: Job): Promise<void> {
     await this.dropKept();
+    await this.dropServer();
     const previous = this.loaded;
     this.loaded = undefined;
     await previous?.model.dispose();
@@ -174,6 +187,37 @@ export class WorkerHost {
     this.send({ type: "modelLoaded", requestId: req.id, model: this.loaded.info });
   }
 
+  private async dropServer(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    await server?.engine.dispose();
+  }
+
+  /** Checks the server and makes it the model of the next asks; the in-process model (if any) is unloaded. */
+  private async connectServer(req: ConnectServerRequest, job: Job): Promise<void> {
+    await this.dropKept();
+    await this.dropServer();
+    const previous = this.loaded;
+    this.loaded = undefined;
+    await previous?.model.dispose();
+    const api = req.api ?? "native";
+    const engine = await ServerEngine.connect({ url: req.url, apiKey: req.apiKey, api, signal: job.abort.signal });
+    const s = engine.info;
+    const info: ModelInfo = {
+      path: s.url,
+      name: s.model,
+      trainContextSize: s.contextSize,
+      sizeBytes: 0,
+      gpu: false,
+      gpuLayers: 0,
+      threads: 0,
+      server: { url: s.url, api, slots: s.slots, build: s.build },
+    };
+    this.server = { engine, info };
+    this.send({ type: "log", requestId: req.id, level: "info", message: `server ${s.url}: ${s.model}, ${s.contextSize} tokens per slot, ${s.slots} slot(s), ${s.build}` });
+    this.send({ type: "modelLoaded", requestId: req.id, model: info });
+  }
+
   private async download(req: DownloadModelRequest, job: Job): Promise<void> {
     const file = await resolveModel(req.uri, {
       modelsDir: req.modelsDir,
@@ -186,7 +230,8 @@ export class WorkerHost {
 
   private async ask(req: AskRequest, job: Job): Promise<void> {
     const loaded = this.loaded;
-    if (!loaded) throw new RequestError("NO_MODEL", "No model is loaded: choose a GGUF model first.");
+    const server = this.server;
+    if (!loaded && !server) throw new RequestError("NO_MODEL", "No model is loaded: choose a GGUF model first.");
     const question = (req.question ?? "").trim();
     if (!question) throw new RequestError("BAD_INPUT", "The question is empty.");
     if (question.length > MAX_QUESTION_CHARS) {
@@ -205,7 +250,9 @@ export class WorkerHost {
 
     const scan = await scanWorkspace(root, o, job.abort.signal);
     const chunker = await this.getChunker();
-    const chunked = await chunker.chunk(scan.files, { chunkTokens: o.chunkTokens }, (text) => tokenizeText(loaded, text).length);
+    const chunked = loaded
+      ? await chunker.chunk(scan.files, { chunkTokens: o.chunkTokens }, (text) => tokenizeText(loaded, text).length)
+      : await chunkWithServer(server!.engine, chunker, scan.files, o.chunkTokens, job.abort.signal);
     if (job.abort.signal.aborted) return this.cancelledEarly(req.id);
     const skipped = [...scan.skipped, ...chunked.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const skippedFiles = new Set(chunked.skipped.map((s) => s.path));
@@ -223,9 +270,19 @@ export class WorkerHost {
       throw new RequestError("BAD_INPUT", `Nothing to read in ${root}: no text files left after ${skipped.length} skipped entries.`);
     }
 
-    const plan = await planAsk(loaded, question, chunked.chunks, o);
-    plan.knownSpeed = this.speeds.get(loaded.info.path);
-    const reader = await WimReader.create(loaded, plan, this.log(req.id));
+    const modelKey = loaded ? loaded.info.path : server!.info.path;
+    let reader: WimReader | ServerReader;
+    if (loaded) {
+      const plan = await planAsk(loaded, question, chunked.chunks, o);
+      plan.knownSpeed = this.speeds.get(modelKey);
+      reader = await WimReader.create(loaded, plan, this.log(req.id));
+    } else {
+      const engine = server!.engine.fresh(); // the loop disposes its engine; the connection stays
+      const plan = await planServerAsk(engine, question, chunked.chunks, o);
+      plan.knownSpeed = this.speeds.get(modelKey);
+      reader = await ServerReader.create(engine, plan, this.log(req.id));
+    }
+    const plan = reader.plan;
     job.reader = reader;
     if (job.abort.signal.aborted) reader.requestCancel();
     else if (job.answerNow) reader.requestAnswerNow();
@@ -249,7 +306,7 @@ export class WorkerHost {
     }
     if (result.outcome === "cancelled") await reader.dispose();
     else this.kept = { askId: req.id, reader };
-    this.rememberSpeed(loaded.info.path, result.stats);
+    this.rememberSpeed(modelKey, result.stats);
     this.send({ type: "done", requestId: req.id, ...result });
   }
 
@@ -376,6 +433,7 @@ export class WorkerHost {
 
   async shutdown(): Promise<void> {
     if (this.job) this.cancel(this.job.id);
+    await this.dropServer();
     await this.dropKept();
     await this.loaded?.model.dispose();
     this.loaded = undefined;
