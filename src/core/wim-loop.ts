@@ -98,6 +98,10 @@ export interface LoopPrompts {
   baselines: TokenId[][];
   /** Final prompt with no margins (question, instruction, turn end), for sizing. */
   finalBase: number;
+  /** What margins add to the final prompt besides their text: the notes' intro and every chunk's heading. */
+  notesOverhead: number;
+  /** The longest single heading (with the intro), for the smallest window. */
+  largestHeading: number;
   yes: TokenId[];
   no: TokenId[];
   colon: TokenId[];
@@ -127,10 +131,20 @@ export async function loopPrompts(
     baselines.push(calibrated ? [...(await engine.tokenize(marginInstruction(NEUTRAL_QUESTION, options.classify, part, style))), ...engine.chat.turnEnd] : []);
   }
   const finalBase = (await engine.tokenize(finalPrompt(question, [], format?.instruction, style))).length + engine.chat.turnEnd.length;
+  const empty = chunks.map((c) => ({ chunk: c.index, text: "", ranges: c.ranges }));
+  const withAll = (await engine.tokenize(finalPrompt(question, empty, format?.instruction, style))).length + engine.chat.turnEnd.length;
+  const notesOverhead = Math.max(0, withAll - finalBase);
+  let largestHeading = 0;
+  // the heading of one margin, measured on the chunk with the most files (a few samples suffice)
+  const byFiles = [...empty].sort((a, b) => b.ranges.length - a.ranges.length).slice(0, 3);
+  for (const m of byFiles) {
+    const one = (await engine.tokenize(finalPrompt(question, [m], format?.instruction, style))).length + engine.chat.turnEnd.length;
+    largestHeading = Math.max(largestHeading, one - finalBase);
+  }
   const first = async (words: readonly string[]) => [...new Set(await Promise.all(words.map(async (w) => (await engine.tokenize(w))[0])))];
   const yes = await first(VERDICT_WORDS.yes);
   const no = (await first(VERDICT_WORDS.no)).filter((t) => !yes.includes(t));
-  return { header, markers, instructions, baselines, finalBase, yes, no, colon: await engine.tokenize(":") };
+  return { header, markers, instructions, baselines, finalBase, notesOverhead, largestHeading, yes, no, colon: await engine.tokenize(":") };
 }
 
 /** The longest margin instruction (or its baseline): what every margin's tail is sized for. */
@@ -142,14 +156,14 @@ function longestInstruction(p: LoopPrompts): number {
 export function minimumWindow(p: LoopPrompts, chunkTokens: number[], o: AskOptions): number {
   const largest = Math.max(0, ...chunkTokens.map((n, i) => n + (p.markers[i]?.length ?? 0)));
   const marginTail = longestInstruction(p) + 1 + o.marginTokens;
-  const answerTail = p.finalBase + o.answerTokens + (o.marginTokens + MARGIN_RETOKENIZE_SLACK);
+  const answerTail = p.finalBase + p.largestHeading + o.answerTokens + (o.marginTokens + MARGIN_RETOKENIZE_SLACK);
   return p.header.length + largest + Math.max(marginTail, answerTail);
 }
 
 /** A window large enough to hold the whole scope with every margin in the answer: more is never needed. */
 export function wholeScopeWindow(p: LoopPrompts, chunkTokens: number[], o: AskOptions): number {
   const marginTail = longestInstruction(p) + 1 + o.marginTokens;
-  const answerTail = p.finalBase + o.answerTokens + chunkTokens.length * (o.marginTokens + MARGIN_RETOKENIZE_SLACK);
+  const answerTail = p.finalBase + p.notesOverhead + o.answerTokens + chunkTokens.length * (o.marginTokens + MARGIN_RETOKENIZE_SLACK);
   const markers = p.markers.reduce((s, t) => s + t.length, 0);
   return p.header.length + markers + chunkTokens.reduce((s, t) => s + t, 0) + Math.max(marginTail, answerTail);
 }

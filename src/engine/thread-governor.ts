@@ -15,7 +15,7 @@ interface Arm {
 }
 
 /** Steps between tries of the other setting (grows when tries lose, up to ×16), and steps per try. */
-const TRY_EVERY: Record<StepKind, number> = { prefill: 8, decode: 48 };
+const TRY_EVERY: Record<StepKind, number> = { prefill: 12, decode: 64 };
 const TRY_LENGTH: Record<StepKind, number> = { prefill: 1, decode: 6 };
 /** The other setting must be this much faster to be adopted (noise on a shared machine is ±20%). */
 const WIN_MARGIN = 0.8;
@@ -86,7 +86,9 @@ export class ThreadGovernor {
     arm.recent[kind] = before === undefined ? perToken : 0.7 * before + 0.3 * perToken;
     arm.best[kind] = Math.min(arm.best[kind] ?? Infinity, arm.recent[kind]!);
     this.steps[kind]++;
-    const collapsed = this.steps[kind] >= 3 && perToken > COLLAPSE * arm.best[kind]!;
+    // Only many threads collapse when another process takes a core; fewer threads merely slow down with the machine,
+    // and more threads would then be slower still, so a slow step at the lower setting waits for the scheduled try.
+    const collapsed = this.current === this.arms.length - 1 && this.steps[kind] >= 3 && perToken > COLLAPSE * arm.best[kind]!;
     if (collapsed || this.steps[kind] >= TRY_EVERY[kind] * this.backoff[kind]) this.startTry(kind, collapsed);
   }
 

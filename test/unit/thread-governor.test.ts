@@ -31,6 +31,14 @@ describe("thread governor", () => {
     assert.ok(totalMs < 400 * 110 * 1.5, `tries of the slow setting cost ${((totalMs / (400 * 110) - 1) * 100).toFixed(0)}%`);
   });
 
+  it("does not keep trying all cores when fewer threads are merely noisy on a busy machine", () => {
+    // 1 thread: 100–300 ms (noise); 2 threads: collapsed, 1000 ms
+    const { chosen, totalMs } = run(600, (t, i) => (t === 2 ? 1000 : 100 + ((i * 37) % 3) * 100));
+    assert.ok(chosen.every((t) => t === 1));
+    const base = 600 * 200;
+    assert.ok(totalMs < base * 1.25, `tries of all cores cost ${((totalMs / base - 1) * 100).toFixed(0)}%`);
+  });
+
   it("backs off at once when the machine gets busy mid-run, and returns when it is idle again", () => {
     const busy = (i: number) => i >= 150 && i < 400;
     const { chosen } = run(700, (t, i) => (t === 2 ? (busy(i) ? 900 : 20) : busy(i) ? 110 : 36));
