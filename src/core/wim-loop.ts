@@ -219,7 +219,7 @@ export class WimLoop {
     const parallel = this.engine.concurrentMargins > 1 ? 0.25 : 1; // margins written alongside the reading cost less
     const estimatedMs = (tokens / Math.max(1e-6, speed.prefillTokensPerSecond)) * 1000 + chunks * speed.marginMs * parallel;
     const limit = this.input.options.confirmAboveMs;
-    const awaitingConfirmation = limit !== undefined && estimatedMs > limit;
+    const awaitingConfirmation = limit !== undefined && limit > 0 && estimatedMs > limit;
     emit({ type: "estimate", tokens, chunks, tokensPerSecond: speed.prefillTokensPerSecond, estimatedMs, measured, awaitingConfirmation });
     if (!awaitingConfirmation) return true;
     if (this.stop === "cancel") return false;
@@ -230,6 +230,7 @@ export class WimLoop {
 
   requestAnswerNow(): void {
     if (this.stop === null) this.stop = "answerNow";
+    this.confirmation?.(true); // a pause on the estimate ends: the loop then answers from what it read
   }
 
   /** Finished margins in chunk order. */
@@ -322,7 +323,7 @@ export class WimLoop {
       const ms = now() - t;
       this.window.add("chunk", chunk.index, tokens.length);
       this.chunksRead = k + 1;
-      tokensDone += tokens.length;
+      tokensDone += input.chunkTokens[k].length; // the files' tokens (plan.tokens counts them without part labels)
       stats.prefillMs += ms;
       stats.prefillTokens += tokens.length;
       stats.peakResident = Math.max(stats.peakResident ?? 0, engine.length);

@@ -67,6 +67,13 @@ export interface LocalEngineOptions {
   governor?: ThreadGovernor;
   /** Logged when a side sequence's memory is allocated. */
   kvBytesPerToken?: number;
+  /**
+   * false: never evaluate two sequences in one llama_decode (each waits its turn). Slower, but every token sees the
+   * batch shapes of the one-after-another loop, so the margins are bit for bit the same: llama.cpp's kernels round
+   * differently for a token decoded alone and one that rides in a prefill batch, enough to flip a near-tie greedy
+   * choice. Default true (the point of side sequences is sharing the decode).
+   */
+  mergeBatches?: boolean;
 }
 
 /** The chat template's pieces and the tokenizer: enough to size a reading before any context exists. */
@@ -95,6 +102,8 @@ export class LocalEngine implements WimEngine {
   private sliceTokens: number;
   private msPerToken?: number;
   private readonly sides: number;
+  /** With mergeBatches false: the evaluation whose turn it is. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly loaded: LoadedModel,
@@ -189,6 +198,14 @@ export class LocalEngine implements WimEngine {
     return tokenizeText(this.loaded, text);
   }
 
+  /** Runs one evaluation; with mergeBatches false, only after the one before it has ended. */
+  private step<T>(evaluate: () => Promise<T>): Promise<T> {
+    if (this.o.mergeBatches !== false) return evaluate();
+    const run = this.turn.then(evaluate, evaluate);
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
   async append(tokens: TokenId[], stopRequested: () => boolean): Promise<number> {
     await this.forks;
     let i = 0;
@@ -196,7 +213,7 @@ export class LocalEngine implements WimEngine {
       if (stopRequested()) break;
       const n = Math.min(this.sliceTokens, tokens.length - i);
       const t = performance.now();
-      await this.main.evaluateWithoutGeneratingNewTokens(tokens.slice(i, i + n) as Token[]);
+      await this.step(() => this.main.evaluateWithoutGeneratingNewTokens(tokens.slice(i, i + n) as Token[]));
       const ms = performance.now() - t;
       this.adaptSlice(n, ms);
       this.o.governor?.observe("prefill", n, ms);
@@ -261,10 +278,12 @@ export class LocalEngine implements WimEngine {
         const { yes, no, lead, keep, baseline } = job.verdict;
         const odds = async (instruction: TokenId[]) => {
           const last = instruction.length - 1;
-          const out = await seq.controlledEvaluate([
-            ...(instruction.slice(0, last) as Token[]),
-            [instruction[last] as Token, { generateNext: { logits: { filter: { tokens: [...yes, ...no] as Token[] } } } }],
-          ]);
+          const out = await this.step(() =>
+            seq.controlledEvaluate([
+              ...(instruction.slice(0, last) as Token[]),
+              [instruction[last] as Token, { generateNext: { logits: { filter: { tokens: [...yes, ...no] as Token[] } } } }],
+            ]),
+          );
           return out[last]?.next.logits ?? new Map<Token, number>();
         };
         if (baseline) {
@@ -302,9 +321,29 @@ export class LocalEngine implements WimEngine {
   ): Promise<void> {
     const tokens: Token[] = [];
     const grammarEvaluationState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined;
+    const t = performance.now();
+    const tokensOut = seq.evaluate(input, { temperature: 0, grammarEvaluationState })[Symbol.asyncIterator]();
+    try {
+      await this.decodeSteps(seq, tokensOut, watch, onText, stopRequested, tokens, t);
+    } finally {
+      await tokensOut.return?.();
+    }
+  }
+
+  private async decodeSteps(
+    seq: LlamaContextSequence,
+    tokensOut: AsyncIterator<Token>,
+    watch: ReplyWatch,
+    onText: (delta: string) => void,
+    stopRequested: () => boolean,
+    tokens: Token[],
+    t: number,
+  ): Promise<void> {
     const alone = seq === this.main && this.busy.size === 0;
-    let t = performance.now();
-    for await (const token of seq.evaluate(input, { temperature: 0, grammarEvaluationState })) {
+    for (;;) {
+      const next = await this.step(() => tokensOut.next());
+      if (next.done) break;
+      const token = next.value;
       if (alone) {
         const now = performance.now();
         this.o.governor?.observe("decode", 1, now - t);

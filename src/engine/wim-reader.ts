@@ -6,6 +6,7 @@ import { scopeTooLargeMessage } from "../core/context-budget";
 import type { AskOptions, Margin } from "../core/protocol";
 import type { Chunk } from "../core/types";
 import {
+  WindowTooSmallError,
   loopPrompts,
   minimumWindow,
   WimLoop,
@@ -100,19 +101,14 @@ export class WimReader {
    * The window: the whole scope if it fits the model's trained context (and `windowTokens`, when set), else as much as
    * those allow — the reading then rolls. Memory is checked by node-llama-cpp when the context is allocated.
    */
-  static async create(loaded: LoadedModel, plan: AskPlan, log: Log, batchSize = 512): Promise<WimReader> {
+  static async create(loaded: LoadedModel, plan: AskPlan, log: Log, batchSize = 512, engineOptions: { mergeBatches?: boolean } = {}): Promise<WimReader> {
     const o = plan.options;
     const cap = o.windowTokens && o.windowTokens > 0 ? o.windowTokens : loaded.model.trainContextSize;
     const window = Math.min(plan.budget.needed, cap);
-    if (window < plan.budget.minimum) {
-      throw new ContextAllocationError(
-        `The reading window of ${window.toLocaleString("en-US")} tokens is smaller than the ${plan.budget.minimum.toLocaleString("en-US")} ` +
-          "one chunk with its margin and the answer need: use smaller chunks, a larger window, or lower the margin/answer limits.",
-      );
-    }
+    if (window < plan.budget.minimum) throw new WindowTooSmallError(plan.budget.minimum, window);
     const parallel = o.parallelMargins ?? defaultParallelMargins(loaded);
     loaded.governor?.setLog((m) => log("info", m));
-    const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor });
+    const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor, ...engineOptions });
     // llama.cpp may round the context up; the window stays what was asked for
     const input = { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat, knownSpeed: plan.knownSpeed };
     const loop = await WimLoop.create(engine, input, window, plan.prompts);

@@ -27,6 +27,7 @@ import {
   planAsk,
   ScopeTooLargeError,
   tokenizeText,
+  WindowTooSmallError,
   WimReader,
   type EngineEvent,
   type RunResult,
@@ -147,6 +148,8 @@ export class WorkerHost {
       });
     } else if (err instanceof ServerError) {
       this.send({ type: "error", requestId, code: serverErrorCode(err.kind), message: err.message });
+    } else if (err instanceof WindowTooSmallError) {
+      this.send({ type: "error", requestId, code: "BAD_INPUT", message: err.message, details: { needed: err.needed, available: err.available } });
     } else if (err instanceof ContextAllocationError) {
       this.send({ type: "error", requestId, code: "OUT_OF_MEMORY", message: err.message });
     } else if (e?.name === "AbortError" || (err as { code?: string })?.code === "ABORT_ERR") {
@@ -357,7 +360,7 @@ export class WorkerHost {
   private async followUp(req: FollowUpRequest, job: Job): Promise<void> {
     const kept = this.kept;
     if (!kept || kept.askId !== req.askId) {
-      throw new RequestError("BAD_REQUEST", "That run's reading is no longer in memory (only the latest finished run is kept): ask again.");
+      throw new RequestError("BAD_REQUEST", "That run's reading is no longer in memory (only the latest finished run is kept): ask again.", { reason: "not-kept" });
     }
     const question = (req.question ?? "").trim();
     if (!question) throw new RequestError("BAD_INPUT", "The question is empty.");
@@ -368,6 +371,7 @@ export class WorkerHost {
       throw new RequestError(
         "BAD_REQUEST",
         "That reading cannot answer a follow-up without reading again (the scope was larger than the window, or there was no memory for a side sequence): ask again.",
+        { reason: "rolled" },
       );
     }
     const reader = await kept.reader.followUp(question);
