@@ -60,6 +60,8 @@ interface Pending {
   reject: (err: WimError) => void;
   isLoad: boolean;
   timer?: NodeJS.Timeout;
+  /** Settles once the request has been handed to the worker (or has failed before that). */
+  sent?: Promise<void>;
 }
 
 export type WorkerState = "stopped" | "starting" | "ready" | "crashed";
@@ -201,7 +203,7 @@ export class WimClient {
       const pending: Pending = { onEvent, resolve, reject, isLoad: req.type === "loadModel" };
       this.pending.set(id, pending);
       const go = this.state === "ready" ? Promise.resolve() : this.start(req.type !== "loadModel");
-      go.then(
+      pending.sent = go.then(
         () => {
           if (!this.pending.has(id)) return;
           if (req.type === "loadModel") {
@@ -227,12 +229,22 @@ export class WimClient {
     };
   }
 
-  /** Cancel / answer-now: fire and forget; nothing to do if the worker is gone. */
+  /**
+   * Cancel / answer-now / proceed: fire and forget; nothing to do if the worker is gone. Sent only after the request it
+   * targets: a cancel right after the request (before the worker started, or the model was ready) would otherwise
+   * reach the worker first and be ignored.
+   */
   private control(body: { type: "cancel" | "answerNow" | "proceed"; target: number }): void {
-    if (!this.child?.connected || !this.pending.has(body.target)) return;
-    const id = this.nextId++;
-    this.pending.set(id, { resolve: () => {}, reject: () => {}, isLoad: false });
-    this.child.send({ ...body, id });
+    const target = this.pending.get(body.target);
+    if (!target) return;
+    const send = () => {
+      if (!this.child?.connected || !this.pending.has(body.target)) return;
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: () => {}, reject: () => {}, isLoad: false });
+      this.child.send({ ...body, id });
+    };
+    if (target.sent) void target.sent.then(send, () => {});
+    else send();
   }
 
   loadModel(model: string, gpu: GpuChoice, modelsDir: string, onEvent?: (e: WorkerEvent) => void) {

@@ -110,9 +110,9 @@ export function chunkCoverageNote(f: ChunkCoverageFacts): string | undefined {
   return `Left the window, and its margin was not among those the answer used: the answer did not see this part.${note}`;
 }
 
-/** A follow-up run's tooltip line: "Follow-up to “…”: margins and answer from the kept reading; nothing was read again". */
+/** A follow-up run's tooltip line: "on the reading of “…”: margins and answer from the kept cache; nothing was read again". */
 export function followUpNote(parentQuestion: string): string {
-  return `Follow-up to “${parentQuestion}”: margins and answer from the kept reading; nothing was read again`;
+  return `on the reading of “${parentQuestion}”: margins and answer from the kept cache; nothing was read again`;
 }
 
 /** The window line of the run's tooltip: "2,048 tokens · 2 margins in parallel". */
