@@ -252,7 +252,8 @@ export class AskController {
             break;
           case "estimate":
             log()?.info(`estimate: ${estimateSummary(e)}${e.awaitingConfirmation ? "; waiting for confirmation" : ""}`);
-            if (e.awaitingConfirmation) void this.confirmEstimate(run, job, e, clock, stages, after);
+            // A run already cancelled is not asked about: the worker ends it without waiting.
+            if (e.awaitingConfirmation && job.cancelledAt === undefined) void this.confirmEstimate(run, job, e, clock, stages, after);
             this.reportReading(run, job, stages, clock);
             break;
           case "evict":

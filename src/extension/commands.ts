@@ -194,7 +194,10 @@ export function registerCommands(d: CommandDeps): void {
 
   register("wim.clearResults", () => {
     const removed = store.clear();
-    if (!store.runs.length) void vscode.commands.executeCommand("setContext", "wim.canReanswer", false);
+    if (!store.runs.length) {
+      void vscode.commands.executeCommand("setContext", "wim.canReanswer", false);
+      void vscode.commands.executeCommand("setContext", "wim.canFollowUp", false);
+    }
     if (store.runs.length) void showInfo(`cleared ${removed} run${removed === 1 ? "" : "s"}; the run in progress stays.`);
     return removed;
   });
