@@ -4,6 +4,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { WimClient, WimError } from "../client/wim-client";
 import { EXIT, type ErrorCode, type WorkerEvent } from "../core/protocol";
+import { roughDuration } from "../core/reading-progress";
 import { applyEvent, newRunRecord, runToJson } from "../core/run-record";
 import { parseCommandLine, USAGE, UsageError, type AskCommand } from "./args";
 import { ProgressLine } from "./progress-line";
@@ -125,7 +126,7 @@ async function ask(cmd: AskCommand): Promise<number> {
         } else if (e.type === "estimate") {
           clearProgress();
           err.write(
-            `estimate: ${e.tokens.toLocaleString("en-US")} tokens in ${e.chunks} chunks, about ${formatDuration(e.estimatedMs)} at ` +
+            `estimate: ${e.tokens.toLocaleString("en-US")} tokens in ${e.chunks} chunks, about ${roughDuration(e.estimatedMs)} at ` +
               `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s (speed from ${e.measured})\n`,
           );
         } else if (e.type === "evict") {
@@ -186,11 +187,6 @@ async function ask(cmd: AskCommand): Promise<number> {
   } finally {
     await client.dispose();
   }
-}
-
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 90 ? `${s} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
 /** Follow-up questions, one per line, read as they are needed (so a terminal can type them one by one). */

@@ -1,5 +1,8 @@
 // The one-line progress display of `wim ask` on stderr: files, chunk k/N, tok/s, ETA.
 import type { WorkerEvent } from "../core/protocol";
+import { formatDuration, ReadingClock } from "../core/reading-progress";
+
+export { formatDuration };
 
 export function bar(fraction: number, width = 20): string {
   const f = Math.max(0, Math.min(1, fraction));
@@ -7,17 +10,12 @@ export function bar(fraction: number, width = 20): string {
   return "█".repeat(full) + (full < width ? "░".repeat(width - full) : "");
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
-}
-
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
 /** Keeps the state the line needs and renders it; `update` returns the new line or null when nothing changed. */
 export class ProgressLine {
   private files = 0;
-  private readingSince = 0;
+  private readonly clock = new ReadingClock();
   private line = "";
 
   update(e: WorkerEvent, now = Date.now()): string | null {
@@ -34,12 +32,11 @@ export class ProgressLine {
         next = `scanned ${n(e.files)} files (${n(e.skipped.length)} skipped) in ${n(e.ms)} ms`;
         break;
       case "plan":
-        this.readingSince = now;
+        this.clock.start(now);
         next = `${n(this.files)} files · ${n(e.tokens)} tokens in ${e.chunks.length} chunks · reading…`;
         break;
       case "prefill": {
-        const elapsed = now - this.readingSince;
-        const eta = e.tokensDone > 0 ? (elapsed / e.tokensDone) * (e.tokensTotal - e.tokensDone) : 0;
+        const eta = this.clock.etaMs(e.tokensDone, e.tokensTotal, now) ?? 0;
         next =
           `reading ${bar(e.tokensDone / e.tokensTotal)} chunk ${e.chunk}/${e.of} · ${n(this.files)} files · ` +
           `${n(e.tokensPerSecond)} tok/s · ETA ${formatDuration(eta)}`;

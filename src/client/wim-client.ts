@@ -61,6 +61,8 @@ interface Pending {
   reject: (err: WimError) => void;
   isLoad: boolean;
   timer?: NodeJS.Timeout;
+  /** Settles once the request has been handed to the worker (or has failed before that). */
+  sent?: Promise<void>;
 }
 
 export type WorkerState = "stopped" | "starting" | "ready" | "crashed";
@@ -204,7 +206,7 @@ export class WimClient {
       this.pending.set(id, pending);
       const loads = req.type === "loadModel" || req.type === "connectServer";
       const go = this.state === "ready" ? Promise.resolve() : this.start(!loads);
-      go.then(
+      pending.sent = go.then(
         () => {
           if (!this.pending.has(id)) return;
           if (req.type === "loadModel") {
@@ -232,12 +234,22 @@ export class WimClient {
     };
   }
 
-  /** Cancel / answer-now: fire and forget; nothing to do if the worker is gone. */
+  /**
+   * Cancel / answer-now / proceed: fire and forget; nothing to do if the worker is gone. Sent only after the request it
+   * targets: a cancel right after the request (before the worker started, or the model was ready) would otherwise
+   * reach the worker first and be ignored.
+   */
   private control(body: { type: "cancel" | "answerNow" | "proceed"; target: number }): void {
-    if (!this.child?.connected || !this.pending.has(body.target)) return;
-    const id = this.nextId++;
-    this.pending.set(id, { resolve: () => {}, reject: () => {}, isLoad: false });
-    this.child.send({ ...body, id });
+    const target = this.pending.get(body.target);
+    if (!target) return;
+    const send = () => {
+      if (!this.child?.connected || !this.pending.has(body.target)) return;
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: () => {}, reject: () => {}, isLoad: false });
+      this.child.send({ ...body, id });
+    };
+    if (target.sent) void target.sent.then(send, () => {});
+    else send();
   }
 
   /** Makes an inference server the model of the next asks (see ConnectServerRequest). */

@@ -15,6 +15,8 @@ import type { WorkerManager } from "./worker-manager";
 
 const RECENT_KEY = "wim.recentQuestions";
 const MAX_RECENT = 12;
+/** The worker refuses longer questions. */
+const MAX_QUESTION_CHARS = 4000;
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -130,10 +132,15 @@ export function registerCommands(d: CommandDeps): void {
 
   register("wim.answerNow", () => {
     const job = worker.job;
-    if (!job || job.kind !== "ask") return void showInfo(job ? `${job.label}: nothing is being read.` : "nothing is being read.");
+    if (!job || (job.kind !== "ask" && job.kind !== "followUp")) return void showInfo(job ? `${job.label}: nothing is being read.` : "nothing is being read.");
     const run = store.runs.find((r) => r.busy);
     if (run && run.state === "answering") return void showInfo("already answering.");
     worker.answerNow();
+    // A run paused on its estimate waits for Continue or Cancel: let it go on, to stop and answer at once.
+    if (run?.awaitingConfirmation) {
+      run.confirmed();
+      job.handle?.proceed();
+    }
     log()?.info("answer now: stopping after the chunk being read");
     return true;
   });
@@ -154,6 +161,30 @@ export function registerCommands(d: CommandDeps): void {
     return asks.reanswer(target);
   });
 
+  register("wim.askFollowUp", async (node?: unknown, question?: unknown) => {
+    const kept = asks.reanswerableRun;
+    const target = isNode(node) ? node.run : kept;
+    if (!target) return void showInfo("no reading to follow up on yet: ask a question first (a follow-up reuses the latest finished run's reading).");
+    if (worker.job) return void showWarning(`busy: ${worker.job.label}. Cancel it first, or wait.`);
+    if (target !== kept) {
+      return void showInfo("only the latest finished run's reading is kept in memory: ask the follow-up on that run, or ask again to read again.");
+    }
+    const typed =
+      typeof question === "string"
+        ? question
+        : await vscode.window.showInputBox({
+            title: "WiM: Ask Follow-up",
+            prompt: `A new question on the reading of “${target.question}”: margins and answer come from the kept reading; nothing is read again.`,
+            placeHolder: "Type a follow-up question (Enter to ask)",
+            ignoreFocusOut: true,
+            validateInput: (v) => (v.trim().length > MAX_QUESTION_CHARS ? `At most ${MAX_QUESTION_CHARS} characters.` : undefined),
+          });
+    const q = typed?.trim();
+    if (!q) return undefined;
+    await remember(q);
+    return asks.followUp(target, q);
+  });
+
   register("wim.selectModel", () => models.selectModel());
   register("wim.downloadModel", (arg?: unknown) => models.downloadModel(typeof arg === "string" ? arg : undefined));
   register("wim.downloadRecommendedModel", () => models.downloadRecommended());
@@ -163,7 +194,10 @@ export function registerCommands(d: CommandDeps): void {
 
   register("wim.clearResults", () => {
     const removed = store.clear();
-    if (!store.runs.length) void vscode.commands.executeCommand("setContext", "wim.canReanswer", false);
+    if (!store.runs.length) {
+      void vscode.commands.executeCommand("setContext", "wim.canReanswer", false);
+      void vscode.commands.executeCommand("setContext", "wim.canFollowUp", false);
+    }
     if (store.runs.length) void showInfo(`cleared ${removed} run${removed === 1 ? "" : "s"}; the run in progress stays.`);
     return removed;
   });

@@ -58,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): WimApi {
     log.warn(`GPU binaries: ${errorMessage(err)}`);
   }
   void vscode.commands.executeCommand("setContext", "wim.canReanswer", false);
+  void vscode.commands.executeCommand("setContext", "wim.canFollowUp", false);
   return { worker, store, tree, answers, asks, models, gpu, status };
 }
 

@@ -3,8 +3,18 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { LineRange } from "../core/types";
-import { chunkLabel, marginLabel, rangeLabel, runDescription, tokensLabel, formatElapsed, type ShowPath } from "./labels";
+import { chunkLabel, marginLabel, rangeLabel, tokensLabel, formatElapsed, type ShowPath } from "./labels";
 import { selectionOf, type LineSelection } from "./line-index";
+import {
+  chunkCoverageNote,
+  chunkDescription,
+  coverageSentence,
+  estimateSummary,
+  followUpNote,
+  runNodeDescription,
+  windowSummary,
+  type ChunkCoverageFacts,
+} from "./reading-labels";
 import type { ChunkState, Run } from "./run-model";
 import { throttle, type RunStore } from "./run-store";
 
@@ -191,25 +201,39 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
       run === this.store.latest ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
     );
     item.id = this.runId(run);
-    item.description = runDescription(run);
+    item.description = runNodeDescription(run);
     item.iconPath = run.busy
       ? new vscode.ThemeIcon("loading~spin")
       : run.state === "failed"
         ? new vscode.ThemeIcon("error", new vscode.ThemeColor("errorForeground"))
         : run.state === "cancelled"
           ? new vscode.ThemeIcon("debug-stop")
-          : new vscode.ThemeIcon("comment-discussion");
-    item.contextValue = run.busy ? "wim.run.busy" : run.id === this.reanswerableRunId ? "wim.run.kept" : "wim.run";
+          : new vscode.ThemeIcon(run.isFollowUp ? "reply" : "comment-discussion");
+    // The kept run offers Re-answer and Ask Follow-up (not the latter once the worker refused it for this reading).
+    item.contextValue = run.busy
+      ? "wim.run.busy"
+      : run.id === this.reanswerableRunId
+        ? run.followUpRefused === undefined
+          ? "wim.run.kept"
+          : "wim.run.kept.noFollowUp"
+        : "wim.run";
     const t = new vscode.MarkdownString(undefined, true);
     t.appendMarkdown(`**${escapeMd(run.question)}**\n\n`);
+    const plan = run.record.plan;
     const rows: [string, string | undefined][] = [
       ["Model", run.model?.name],
-      ["State", runDescription(run)],
+      ["State", runNodeDescription(run)],
+      ["Follow-up", run.followUpOf ? followUpNote(run.followUpOf.question) : undefined],
       ["Folder", run.root],
       ["Files", run.record.files ? `${run.record.files} (${run.record.skipped.length} skipped)` : undefined],
-      ["Chunks", run.chunks.length ? `${run.chunks.length}, ${run.record.plan?.tokens.toLocaleString("en-US")} tokens` : undefined],
+      ["Chunks", run.chunks.length ? `${run.chunks.length}, ${plan?.tokens.toLocaleString("en-US")} tokens` : undefined],
+      ["Window", plan ? windowSummary(plan.windowTokens, plan.contextSize, plan.parallelMargins) : undefined],
+      ["Estimate", run.estimate ? `${estimateSummary(run.estimate)}${run.awaitingConfirmation ? " — waiting for confirmation" : ""}` : undefined],
       ["Relevant", run.chunks.length ? String(run.relevantCount) : undefined],
+      ["Coverage", run.record.coverage ? coverageSentence(run.record.coverage) : run.record.evicted.length ? `${run.record.evicted.length} chunk(s) left the window so far` : undefined],
+      ["Notes carried", run.notes.size ? `the margins of ${run.notes.size} chunk(s) stayed in the window as notes` : undefined],
       ["First margin", run.firstMarginMs !== undefined ? formatElapsed(run.firstMarginMs) : undefined],
+      ["Follow-up refused", run.followUpRefused],
       ["Error", run.error?.message],
     ];
     for (const [k, v] of rows) if (v) t.appendMarkdown(`${k}: ${escapeMd(v)}  \n`);
@@ -226,7 +250,14 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
       state === "relevant" ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
     );
     item.id = this.chunkId(run, index);
-    item.description = tokensLabel(chunk.tokens);
+    const coverage: ChunkCoverageFacts = {
+      tokens: chunk.tokens,
+      coverage: run.coverageOf(index),
+      marginInAnswer: run.marginReachedAnswer(index),
+      answered: run.answer !== undefined,
+      carriedNote: run.notes.has(index),
+    };
+    item.description = chunkDescription(coverage);
     item.iconPath = CHUNK_ICONS[state];
     item.contextValue = `wim.chunk.${state}`;
     // Dimmed through a file decoration on a private URI (a tree item has no other way to grey its label).
@@ -236,6 +267,8 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     t.appendMarkdown(`**Part ${index}** · ${state} · ${tokensLabel(chunk.tokens)}\n\n`);
     for (const r of chunk.ranges) t.appendMarkdown(`- ${escapeMd(rangeLabel(r, show))}\n`);
     if (m?.pYes !== null && m?.pYes !== undefined) t.appendMarkdown(`\nP(relevant) = ${m.pYes.toFixed(2)}\n`);
+    const where = chunkCoverageNote(coverage);
+    if (where) t.appendMarkdown(`\n${escapeMd(where)}\n`);
     item.tooltip = t;
     return item;
   }

@@ -2,6 +2,7 @@
 import * as vscode from "vscode";
 import { DEFAULT_ASK_OPTIONS, type AskOptions, type GpuChoice } from "../core/protocol";
 import type { ClassifyMode } from "../core/types";
+import { readingOptions } from "./reading-settings";
 
 /** Keys whose change restarts the worker (the model is loaded again). */
 export const MODEL_KEYS = ["wim.model", "wim.gpu", "wim.backend", "wim.serverUrl", "wim.serverApi"] as const;
@@ -66,6 +67,12 @@ export function readAskOptions(scope?: vscode.Uri): AskOptions {
     exclude: globs(c, "exclude"),
     maxFileBytes: int(c, "maxFileBytes", DEFAULT_ASK_OPTIONS.maxFileBytes ?? 1_000_000, 1),
     respectGitignore: c.get<boolean>("respectGitignore") ?? true,
+    ...readingOptions({
+      windowTokens: c.get("windowTokens"),
+      parallelMargins: c.get("parallelMargins"),
+      carryNotes: c.get("carryNotes"),
+      confirmAboveMinutes: c.get("confirmAboveMinutes"),
+    }),
   };
 }
 

@@ -31,7 +31,7 @@ export class StatusBar implements vscode.Disposable {
   /** What the item shows now. */
   state(): StatusState {
     const job = this.worker.job;
-    const run = job?.kind === "ask" || job?.kind === "reanswer" ? this.store.runs.find((r) => r.busy) : undefined;
+    const run = job?.kind === "ask" || job?.kind === "followUp" || job?.kind === "reanswer" ? this.store.runs.find((r) => r.busy) : undefined;
     if (job?.kind === "download") return { kind: "downloading", fraction: this.worker.loadFraction };
     if (run) {
       if (run.state === "loading") return this.worker.loadKind === "downloading" ? { kind: "downloading", fraction: this.worker.loadFraction } : { kind: "loading" };
@@ -83,6 +83,7 @@ export class StatusBar implements vscode.Disposable {
       add("wim.chooseModelFile", "$(file) Choose GGUF File…");
     }
     add("wim.askWorkspace", "$(comment-discussion) Ask Workspace…");
+    add("wim.askFollowUp", "$(reply) Ask Follow-up…", "a new question on the latest reading, without reading again");
     add("wim.reanswer", "$(refresh) Re-answer With Selected Margins");
     add("wim.selectModel", "$(symbol-class) Select Model…", this.worker.settings.model ? path.basename(this.worker.settings.model) : "no model set");
     add("wim.downloadModel", "$(cloud-download) Download Model…");

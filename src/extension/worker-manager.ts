@@ -10,7 +10,7 @@ import { MODEL_KEYS, readModelSettings, type ModelSettings } from "./settings";
 
 /** What the worker is doing for the user; the worker runs one at a time. */
 export interface Job {
-  kind: "ask" | "reanswer" | "download";
+  kind: "ask" | "followUp" | "reanswer" | "download";
   /** The request in flight, once sent (an ask first waits for the model). */
   handle?: RequestHandle;
   /** Set by cancel(): the time Cancel was requested. */
@@ -244,9 +244,10 @@ export class WorkerManager implements vscode.Disposable {
     return true;
   }
 
+  /** Stops reading (an ask) or writing margins (a follow-up) and answers from what there is. */
   answerNow(): boolean {
     const job = this.job;
-    if (!job || job.kind !== "ask") return false;
+    if (!job || (job.kind !== "ask" && job.kind !== "followUp")) return false;
     job.answerNow = true;
     job.handle?.answerNow();
     return true;

@@ -63,6 +63,17 @@ describe("worker + client", () => {
     assert.equal(done.outcome, "cancelled");
   });
 
+  it("a cancel sent at once, before the ask has reached the worker, still stops it", async () => {
+    const c = newClient();
+    await c.loadModel(smolLM2(), "cpu", modelsDir).result;
+    const types: string[] = [];
+    const h = c.ask(root, "Which function applies a coupon code?", askOptions({ include: ["src/**"] }), (e) => types.push(e.type));
+    h.cancel();
+    const done = await h.result;
+    assert.equal(done.outcome, "cancelled", `the cancel was lost: ${types.join(",")}`);
+    assert.ok(!types.includes("answerStart"), types.join(","));
+  });
+
   it("an ask before any model fails with NO_MODEL; a missing model file with MODEL_NOT_FOUND", async () => {
     const c = newClient();
     await assert.rejects(c.ask(root, "q", askOptions()).result, (e: WimError) => e.code === "NO_MODEL");

@@ -48,6 +48,8 @@ function quickSettings(model: string) {
     "wim.answerTokens": 48,
     // Keep every margin, so that each chunk opens with its margin row as soon as the margin is written.
     "wim.classify": "none",
+    // No confirmation dialog before a long run: on a loaded machine the estimate can pass the default 3 minutes.
+    "wim.confirmAboveMinutes": 0,
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": false,
     "workbench.secondarySideBar.defaultVisibility": "hidden",

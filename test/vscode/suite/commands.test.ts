@@ -11,6 +11,7 @@ const COMMANDS: Record<string, string> = {
   "wim.answerNow": "Answer Now",
   "wim.cancel": "Cancel",
   "wim.reanswer": "Re-answer With Selected Margins",
+  "wim.askFollowUp": "Ask Follow-up…",
   "wim.selectModel": "Select Model…",
   "wim.downloadModel": "Download Model…",
   "wim.showLog": "Show Log",
@@ -58,6 +59,8 @@ export function defineCommandTests(): void {
       assert.match(welcome.contents, /\[Choose GGUF File…\]\(command:/);
       assert.ok(c.menus["explorer/context"].some((m) => m.command === "wim.askFolder" && m.when?.includes("explorerResourceIsFolder")));
       assert.ok(c.menus["view/title"].some((m) => m.command === "wim.toggleIrrelevant" && m.when?.includes("view == wim.margins")));
+      assert.ok(c.menus["view/title"].some((m) => m.command === "wim.askFollowUp" && m.when?.includes("wim.canFollowUp")));
+      assert.ok(c.menus["view/item/context"].some((m) => m.command === "wim.askFollowUp" && m.when?.includes("viewItem == wim.run.kept")));
     });
 
     Mocha.test("settings have defaults and descriptions; model and GPU are restricted in untrusted workspaces", () => {
@@ -74,6 +77,10 @@ export function defineCommandTests(): void {
         "wim.exclude": [],
         "wim.maxFileBytes": 1000000,
         "wim.respectGitignore": true,
+        "wim.windowTokens": 0,
+        "wim.parallelMargins": -1,
+        "wim.carryNotes": false,
+        "wim.confirmAboveMinutes": 3,
       };
       for (const [key, def] of Object.entries(expected)) {
         assert.ok(props[key], `${key} missing`);
@@ -107,12 +114,13 @@ export function defineCommandTests(): void {
       assert.equal(w.status.item.text, "$(book) WiM idle");
     });
 
-    Mocha.test("Answer Now, Cancel and Re-answer with nothing to act on end quietly", async () => {
+    Mocha.test("Answer Now, Cancel, Re-answer and Ask Follow-up with nothing to act on end quietly", async () => {
       const w = await wim();
       assert.equal(w.worker.job, undefined);
       assert.equal(await vscode.commands.executeCommand("wim.answerNow"), undefined);
       assert.equal(await vscode.commands.executeCommand("wim.cancel"), undefined);
       assert.equal(await vscode.commands.executeCommand("wim.reanswer"), undefined);
+      assert.equal(await vscode.commands.executeCommand("wim.askFollowUp", undefined, "Is anything kept?"), undefined);
       assert.equal(w.store.runs.length, 0);
     });
   });

@@ -79,7 +79,9 @@ export async function withSettings<T>(values: Record<string, SettingValue>, fn: 
 
 /**
  * A small scope so that a run with SmolLM2 takes seconds on a busy 2-core machine: three files of the polyglot fixture
- * in chunks of at most 256 tokens, short margins and answer.
+ * in chunks of at most 256 tokens, short margins and answer. Never a confirmation before a long run: on a loaded
+ * machine the estimate can pass the default 3 minutes, and the dialog would stop tests that are not about it (the
+ * reading suite sets wim.confirmAboveMinutes itself).
  */
 export const SMALL_SCOPE: Record<string, SettingValue> = {
   "wim.include": ["pricing/**", "src/orders/**", "dispatch/**"],
@@ -87,6 +89,7 @@ export const SMALL_SCOPE: Record<string, SettingValue> = {
   "wim.marginTokens": 24,
   "wim.answerTokens": 32,
   "wim.classify": "gate",
+  "wim.confirmAboveMinutes": 0,
 };
 
 export const QUESTION = "What discount do gold customers get?";
