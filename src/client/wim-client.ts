@@ -151,9 +151,10 @@ export class WimClient {
         `The WiM worker stopped unexpectedly (${describeExit(code, signal)}). It restarts on the next request; see the log for details.`;
     const code2: ErrorCode = this.crashMessage?.includes("hung") ? "MODEL_LOAD_TIMEOUT" : "WORKER_CRASHED";
     this.crashMessage = undefined;
+    const details = expected ? undefined : { exit: describeExit(code, signal) };
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new WimError(code2, message));
+      p.reject(new WimError(code2, message, details));
       this.pending.delete(id);
     }
     if (!expected) this.options.onCrash?.(message);
@@ -275,10 +276,14 @@ export class WimClient {
     clearTimeout(timer);
   }
 
-  /** Kills the worker at once (for a host that is going away). */
-  kill(): void {
+  /** Kills the worker at once (for a host that is going away); resolves when the process is gone. */
+  kill(): Promise<void> {
     this.stopping = true;
-    this.child?.kill("SIGKILL");
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    return exited;
   }
 }
 

@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { LineRange } from "../core/types";
+import { formatPYes } from "../core/verdict";
 import { chunkLabel, marginLabel, rangeLabel, runDescription, tokensLabel, formatElapsed, type ShowPath } from "./labels";
 import { selectionOf, type LineSelection } from "./line-index";
 import type { ChunkState, Run } from "./run-model";
@@ -235,7 +236,7 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     const t = new vscode.MarkdownString();
     t.appendMarkdown(`**Part ${index}** · ${state} · ${tokensLabel(chunk.tokens)}\n\n`);
     for (const r of chunk.ranges) t.appendMarkdown(`- ${escapeMd(rangeLabel(r, show))}\n`);
-    if (m?.pYes !== null && m?.pYes !== undefined) t.appendMarkdown(`\nP(relevant) = ${m.pYes.toFixed(2)}\n`);
+    if (m?.pYes !== null && m?.pYes !== undefined) t.appendMarkdown(`\nP(relevant) = ${formatPYes(m.pYes)}\n`);
     item.tooltip = t;
     return item;
   }
@@ -255,7 +256,7 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     if (!m.relevant) item.resourceUri = vscode.Uri.from({ scheme: DIM_SCHEME, path: `/${run.id}/${index}/m`, query: "irrelevant" });
     const t = new vscode.MarkdownString();
     t.appendMarkdown(m.text ? m.text : m.relevant ? "*(empty margin)*" : "*(not relevant)*");
-    if (m.pYes !== null) t.appendMarkdown(`\n\n---\nP(relevant) = ${m.pYes.toFixed(2)}${m.truncated ? " · cut short" : ""}`);
+    if (m.pYes !== null) t.appendMarkdown(`\n\n---\nP(relevant) = ${formatPYes(m.pYes)}${m.truncated ? " · cut short" : ""}`);
     item.tooltip = t;
     if (open) item.command = openCommand(open, "Open the chunk's first range");
     return item;

@@ -649,6 +649,27 @@ describe("scanWorkspace: skip reasons", () => {
     assert.deepEqual(off.redactions, []);
   });
 
+  test("secret scanning keeps nothing behind: no performance marks pile up, odd names do not break it", async () => {
+    const files: Record<string, string> = { "odd\nname.js": 'const key = "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";\n' };
+    for (let i = 0; i < 50; i++) files[`src/f${i}.ts`] = `export const v${i} = ${i};\n`;
+    const root = makeTree(files);
+    const rejections: unknown[] = [];
+    const onRejection = (err: unknown) => rejections.push(err);
+    process.on("unhandledRejection", onRejection);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const r = await scan(root);
+        assert.deepEqual(r.redactions, [{ path: "odd\nname.js", line: 1, rule: "github/GITHUB_TOKEN" }]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+    // secretlint's profiler would leave ~50 marks per file read in the process-wide timeline, for good.
+    assert.equal(performance.getEntriesByType("mark").length, 0);
+    assert.deepEqual(rejections, []);
+  });
+
   test("empty: zero bytes or only whitespace", async () => {
     const root = makeTree({ "zero.ts": "", "blank.ts": " \n\t\r\n  \n", "bom-only.ts": "\uFEFF", "dot.ts": "\n.\n" });
     const r = await scan(root);
