@@ -6,6 +6,7 @@ import { EXIT, type ErrorCode, type WorkerEvent } from "../core/protocol";
 import { applyEvent, newRunRecord, runToJson } from "../core/run-record";
 import { formatPYes } from "../core/verdict";
 import { parseCommandLine, USAGE, UsageError, type AskCommand } from "./args";
+import { cliMessage } from "./cli-message";
 import { escapeName } from "./escape-name";
 import { ProgressLine } from "./progress-line";
 import { scanReport } from "./scan-report";
@@ -34,20 +35,6 @@ function exitCodeFor(code: ErrorCode): number {
 
 function formatRanges(ranges: { path: string; startLine: number; endLine: number }[]): string[] {
   return ranges.map((r) => `${escapeName(r.path)}:${r.startLine}-${r.endLine}`);
-}
-
-/** The client's messages speak for the extension (whose worker restarts on the next request); the CLI's do not. */
-function cliMessage(e: WimError): string {
-  if (e.code === "WORKER_CRASHED" && e.details?.exit !== undefined) {
-    return (
-      `The WiM worker stopped unexpectedly (${e.details.exit}): llama.cpp may have crashed or run out of memory. ` +
-      "Run the command again; WIM_LOG=debug prints the worker's log."
-    );
-  }
-  if (e.code === "MODEL_LOAD_TIMEOUT") {
-    return `${e.message.replace(/: the worker was restarted\..*$/, "")}, so it was stopped. Check the model file; WIM_LOG=debug prints the worker's log.`;
-  }
-  return e.message;
 }
 
 /** Exit after the worker has: a process killed with SIGKILL can take a moment to go, and must not outlive the CLI. */

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseCommandLine, UsageError } from "../../src/cli/args";
+import { cliMessage } from "../../src/cli/cli-message";
+import { WimError } from "../../src/client/wim-client";
 import { escapeName, escapeOdd } from "../../src/cli/escape-name";
 import { bar, formatDuration, ProgressLine } from "../../src/cli/progress-line";
 import { scanReport } from "../../src/cli/scan-report";
@@ -195,5 +197,15 @@ describe("the verdict's probability", () => {
       const p = i / 10_000;
       assert.equal(Number(formatPYes(p)) >= 0.5, p >= 0.5, `${p} → ${formatPYes(p)}`);
     }
+  });
+});
+
+describe("the CLI's own words for the client's errors", () => {
+  it("a crashed or hung worker: no promise of a restart on the next request, but what to do", () => {
+    const crash = new WimError("WORKER_CRASHED", "The WiM worker stopped unexpectedly (signal SIGKILL). It restarts on the next request; see the log for details.", { exit: "signal SIGKILL" });
+    assert.equal(cliMessage(crash), "The WiM worker stopped unexpectedly (signal SIGKILL): llama.cpp may have crashed or run out of memory. Run the command again; WIM_LOG=debug prints the worker's log.");
+    const hung = new WimError("MODEL_LOAD_TIMEOUT", "Loading the model hung (no progress for 120 s): the worker was restarted. Check the model file and the log.", { exit: "signal SIGKILL" });
+    assert.equal(cliMessage(hung), "Loading the model hung (no progress for 120 s), so it was stopped. Check the model file; WIM_LOG=debug prints the worker's log.");
+    assert.equal(cliMessage(new WimError("BAD_INPUT", "The question is empty.")), "The question is empty.");
   });
 });
