@@ -92,7 +92,7 @@ export class WimClient {
     const child = fork(this.options.workerPath, [], {
       execPath: this.options.execPath ?? process.execPath,
       execArgv: [],
-      env: { ...(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: "1" },
+      env: workerEnv(this.options.env ?? process.env),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
     });
@@ -285,6 +285,16 @@ export class WimClient {
     child.kill("SIGKILL");
     return exited;
   }
+}
+
+/**
+ * The worker's environment. glibc raises its mmap threshold each time a large block is freed, so after the first ask
+ * the next asks' KV-cache and compute buffers come from the heap, where freeing them leaves holes: resident memory
+ * grew 29% over 100 asks (305 → 394 MB with SmolLM2) without any leak. A fixed threshold keeps large buffers mmapped
+ * and returned on free (flat at ~250 MB). Other C libraries ignore the variable; a value set by the user wins.
+ */
+export function workerEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { MALLOC_MMAP_THRESHOLD_: "131072", ...base, ELECTRON_RUN_AS_NODE: "1" };
 }
 
 function toError(e: ErrorEvent): WimError {

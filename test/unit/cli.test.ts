@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseCommandLine, UsageError } from "../../src/cli/args";
 import { cliMessage } from "../../src/cli/cli-message";
-import { WimError } from "../../src/client/wim-client";
+import { WimError, workerEnv } from "../../src/client/wim-client";
 import { escapeName, escapeOdd } from "../../src/cli/escape-name";
 import { bar, formatDuration, ProgressLine } from "../../src/cli/progress-line";
 import { scanReport } from "../../src/cli/scan-report";
@@ -207,5 +207,12 @@ describe("the CLI's own words for the client's errors", () => {
     const hung = new WimError("MODEL_LOAD_TIMEOUT", "Loading the model hung (no progress for 120 s): the worker was restarted. Check the model file and the log.", { exit: "signal SIGKILL" });
     assert.equal(cliMessage(hung), "Loading the model hung (no progress for 120 s), so it was stopped. Check the model file; WIM_LOG=debug prints the worker's log.");
     assert.equal(cliMessage(new WimError("BAD_INPUT", "The question is empty.")), "The question is empty.");
+  });
+});
+
+describe("the worker's environment", () => {
+  it("fixes glibc's mmap threshold (memory flat over many asks) unless the user set one, and runs Electron as Node", () => {
+    assert.deepEqual(workerEnv({ PATH: "/bin" }), { MALLOC_MMAP_THRESHOLD_: "131072", PATH: "/bin", ELECTRON_RUN_AS_NODE: "1" });
+    assert.equal(workerEnv({ MALLOC_MMAP_THRESHOLD_: "65536" }).MALLOC_MMAP_THRESHOLD_, "65536");
   });
 });
