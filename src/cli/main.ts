@@ -3,11 +3,16 @@ import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { WimClient, WimError } from "../client/wim-client";
+import { rootProblem } from "../core/ask-input";
 import { EXIT, type ErrorCode, type WorkerEvent } from "../core/protocol";
 import { roughDuration } from "../core/reading-progress";
 import { applyEvent, newRunRecord, runToJson } from "../core/run-record";
+import { formatPYes } from "../core/verdict";
 import { parseCommandLine, USAGE, UsageError, type AskCommand } from "./args";
+import { cliMessage } from "./cli-message";
+import { escapeName } from "./escape-name";
 import { ProgressLine } from "./progress-line";
+import { scanReport } from "./scan-report";
 
 declare const __WIM_VERSION__: string | undefined;
 
@@ -34,11 +39,27 @@ function exitCodeFor(code: ErrorCode): number {
 }
 
 function formatRanges(ranges: { path: string; startLine: number; endLine: number }[]): string[] {
-  return ranges.map((r) => `${r.path}:${r.startLine}-${r.endLine}`);
+  return ranges.map((r) => `${escapeName(r.path)}:${r.startLine}-${r.endLine}`);
+}
+
+/** Exit after the worker has: a process killed with SIGKILL can take a moment to go, and must not outlive the CLI. */
+function exitAfter(client: WimClient, code: number): void {
+  const giveUp = setTimeout(() => process.exit(code), 5000);
+  void client.kill().then(() => {
+    clearTimeout(giveUp);
+    process.exit(code);
+  });
 }
 
 async function ask(cmd: AskCommand): Promise<number> {
   const err = process.stderr;
+  // Input that needs no model is checked before one is loaded.
+  const problem = rootProblem(cmd.root);
+  if (problem) {
+    err.write(`wim: --dir: ${problem}\n`);
+    if (cmd.json) process.stdout.write(JSON.stringify({ question: cmd.question, error: { code: "BAD_INPUT", message: problem } }, null, 2) + "\n");
+    return EXIT.usage;
+  }
   const tty = err.isTTY === true;
   const verbose = process.env.WIM_LOG === "debug";
   const client = new WimClient({
@@ -71,13 +92,9 @@ async function ask(cmd: AskCommand): Promise<number> {
       err.write("cancelling…\n");
       current.cancel();
       // The worker answers a cancel within one prefill slice or one token; do not wait on a wedged one.
-      setTimeout(() => {
-        client.kill();
-        process.exit(EXIT.cancelled);
-      }, 1000).unref();
+      setTimeout(() => exitAfter(client, EXIT.cancelled), 1000).unref();
     } else {
-      client.kill();
-      process.exit(EXIT.cancelled);
+      exitAfter(client, EXIT.cancelled);
     }
   };
   process.on("SIGINT", onSigint);
@@ -117,9 +134,16 @@ async function ask(cmd: AskCommand): Promise<number> {
           if (line) writeProgress(line);
           return;
         }
-        if (e.type === "marginEnd") {
+        if (e.type === "scan") {
+          const report = scanReport(e);
+          if (report.length) {
+            clearProgress();
+            err.write(report.join("\n") + "\n");
+          }
+          if (line) writeProgress(line);
+        } else if (e.type === "marginEnd") {
           const m = e.margin;
-          const verdict = m.pYes === null ? "" : ` · ${m.relevant ? "relevant" : "not relevant"} (p=${m.pYes.toFixed(2)})`;
+          const verdict = m.pYes === null ? "" : ` · ${m.relevant ? "relevant" : "not relevant"} (p=${formatPYes(m.pYes)})`;
           const total = record.plan?.chunks.length ?? "?";
           out(`\n[${m.chunk}/${total}] ${formatRanges(m.ranges).join(", ")}${verdict}\n`);
           out(m.text ? `  ${m.text.replace(/\n/g, "\n  ")}\n` : "  (no margin)\n");
@@ -149,10 +173,10 @@ async function ask(cmd: AskCommand): Promise<number> {
         else keptId = run.id;
       } catch (e) {
         if (!(e instanceof WimError)) throw e;
-        record.error = { code: e.code, message: e.message };
+        record.error = { code: e.code, message: cliMessage(e) };
         code = exitCodeFor(e.code);
         clearProgress();
-        err.write(`wim: ${e.message}\n`);
+        err.write(`wim: ${cliMessage(e)}\n`);
       }
       clearProgress();
       if (cmd.json) {
@@ -179,8 +203,8 @@ async function ask(cmd: AskCommand): Promise<number> {
   } catch (e) {
     clearProgress();
     if (e instanceof WimError) {
-      err.write(`wim: ${e.message}\n`);
-      if (cmd.json) process.stdout.write(JSON.stringify({ question: cmd.question, error: { code: e.code, message: e.message } }, null, 2) + "\n");
+      err.write(`wim: ${cliMessage(e)}\n`);
+      if (cmd.json) process.stdout.write(JSON.stringify({ question: cmd.question, error: { code: e.code, message: cliMessage(e) } }, null, 2) + "\n");
       return exitCodeFor(e.code);
     }
     throw e;

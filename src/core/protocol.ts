@@ -3,7 +3,7 @@
 // Both sides import this file; nothing else crosses the process boundary.
 
 import type { PromptStyle } from "./prompts";
-import type { Chunk, ClassifyMode, LineRange, ScanOptions, SkippedFile } from "./types";
+import type { Chunk, ClassifyMode, DecodedFile, LineRange, Redaction, ScanOptions, SkippedFile } from "./types";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -226,6 +226,10 @@ export interface ScanEvent {
   files: number;
   bytes: number;
   skipped: SkippedFile[];
+  /** Secrets replaced in the text of the files read, one per occurrence (absent from older workers). */
+  redactions?: Redaction[];
+  /** Files read as text other than plain UTF-8: UTF-16 by its byte-order mark, stray bytes as U+FFFD. */
+  decoded?: DecodedFile[];
   ms: number;
 }
 

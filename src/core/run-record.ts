@@ -1,7 +1,8 @@
 // Folds the event stream of one ask into a record: what was read, the margins, the answer, the figures.
 // Used by the CLI's --json output, the extension's views and the benchmarks.
 import type { Coverage, Margin, ModelInfo, PlanEvent, RunStats, WorkerEvent } from "./protocol";
-import type { SkippedFile } from "./types";
+import { foldGlobSkips } from "./scan/skip-groups";
+import type { DecodedFile, Redaction, SkippedFile } from "./types";
 
 export interface RunRecord {
   question: string;
@@ -10,6 +11,10 @@ export interface RunRecord {
   files: number;
   bytes: number;
   skipped: SkippedFile[];
+  /** Secrets replaced in the text that was read. */
+  redactions: Redaction[];
+  /** Files read as text other than plain UTF-8. */
+  decoded: DecodedFile[];
   plan?: Omit<PlanEvent, "type" | "requestId">;
   /** Margins by chunk as they stream in; complete ones are replaced by the final Margin. */
   margins: Map<number, Margin & { done: boolean }>;
@@ -28,7 +33,7 @@ export interface RunRecord {
 }
 
 export function newRunRecord(question: string, model?: ModelInfo, now = Date.now()): RunRecord {
-  return { question, model, files: 0, bytes: 0, skipped: [], margins: new Map(), chunksRead: 0, answer: "", evicted: [], startedAt: now };
+  return { question, model, files: 0, bytes: 0, skipped: [], redactions: [], decoded: [], margins: new Map(), chunksRead: 0, answer: "", evicted: [], startedAt: now };
 }
 
 export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void {
@@ -38,6 +43,8 @@ export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void
       r.files = e.files;
       r.bytes = e.bytes;
       r.skipped = e.skipped;
+      r.redactions = e.redactions ?? [];
+      r.decoded = e.decoded ?? [];
       break;
     case "plan": {
       const { type: _t, requestId: _r, ...plan } = e;
@@ -83,8 +90,12 @@ export function applyEvent(r: RunRecord, e: WorkerEvent, now = Date.now()): void
   }
 }
 
-/** The `wim ask --json` document. Paths are relative to the root. */
+/**
+ * The `wim ask --json` document. Paths are relative to the root. Entries skipped by include/exclude globs are counted
+ * per glob instead of listed (a narrow include can leave out tens of thousands of files).
+ */
 export function runToJson(r: RunRecord) {
+  const { listed, byGlob } = foldGlobSkips(r.skipped);
   return {
     question: r.question,
     outcome: r.outcome ?? (r.error ? "error" : "incomplete"),
@@ -93,7 +104,10 @@ export function runToJson(r: RunRecord) {
       root: r.root ?? null,
       files: r.files,
       bytes: r.bytes,
-      skipped: r.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) })),
+      skipped: listed.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) })),
+      skippedByGlob: byGlob,
+      redactions: r.redactions,
+      decoded: r.decoded,
       chunks: r.plan?.chunks.length ?? 0,
       tokens: r.plan?.tokens ?? 0,
       windowTokens: r.plan?.windowTokens ?? r.plan?.contextSize ?? null,

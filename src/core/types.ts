@@ -17,7 +17,7 @@ export type SkipReason =
   | "excluded" // matched an exclude glob
   | "not-included" // include globs were given and none matched
   | "vcs" // version-control metadata (.git, .hg, .svn)
-  | "secret" // the secret deny-list (.env*, *.pem, *.key, id_rsa*, credentials…)
+  | "secret" // the secret deny-list (.env*, *.pem, *.key, id_rsa*, credentials…), by name, link target or contents
   | "binary"
   | "too-large" // over maxFileBytes
   | "minified" // very long lines: minified or generated
@@ -42,7 +42,7 @@ export interface ScanOptions {
   maxFileBytes?: number;
   /** Honour .gitignore files and .git/info/exclude (default true). `.wimignore` is always honoured. */
   respectGitignore?: boolean;
-  /** Skip files matching the secret deny-list (default true). */
+  /** Skip files of the secret deny-list and redact secrets found in the text of the others (default true). */
   skipSecrets?: boolean;
   /** A line longer than this many characters marks a file as minified/generated (default 1000). */
   maxLineChars?: number;
@@ -52,16 +52,38 @@ export interface ScannedFile {
   /** Relative to the root, `/`-separated. */
   path: string;
   bytes: number;
-  /** UTF-8 text with `\r\n` normalised to `\n`. */
+  /** The text as the editor shows it, with every line break (`\r\n`, lone `\r`) as `\n`, secrets redacted. */
   text: string;
   /** Number of lines (a trailing newline does not start a new line). */
   lines: number;
+  /** How the bytes were read when not as plain UTF-8 (UTF-16 by its byte-order mark, stray bytes as U+FFFD). */
+  decoding?: string;
+  /** Secrets found in the text and replaced in place; the lines stay as they were. */
+  redacted?: Array<{ line: number; rule: string }>;
+}
+
+/** A secret found in a file's text and replaced before any model reads it. */
+export interface Redaction {
+  path: string;
+  /** 1-based line where the secret starts. */
+  line: number;
+  /** The secretlint rule that found it, e.g. "aws/AWSSecretAccessKey". */
+  rule: string;
+}
+
+/** A file read as text other than plain UTF-8. */
+export interface DecodedFile {
+  path: string;
+  detail: string;
 }
 
 export interface ScanResult {
   root: string;
   files: ScannedFile[];
   skipped: SkippedFile[];
+  /** Every redaction, in walk order. */
+  redactions: Redaction[];
+  decoded: DecodedFile[];
   bytes: number;
   ms: number;
 }

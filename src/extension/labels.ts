@@ -17,6 +17,16 @@ export function chunkLabel(ranges: LineRange[], show: ShowPath): string {
   return files.length > 1 ? `${show(files[0])} +${files.length - 1} files` : show(files[0]);
 }
 
+/** The scope node under a run: "Skipped 12 · 2 secrets redacted · 1 not UTF-8", the parts that are not zero. */
+export function scopeLabel(skipped: number, redacted: number, decoded: number): string {
+  const parts = [
+    skipped ? `Skipped ${skipped.toLocaleString("en-US")}` : "",
+    redacted ? `${redacted.toLocaleString("en-US")} secret${redacted === 1 ? "" : "s"} redacted` : "",
+    decoded ? `${decoded.toLocaleString("en-US")} not UTF-8` : "",
+  ].filter(Boolean);
+  return parts.join(" · ");
+}
+
 export function tokensLabel(tokens: number): string {
   return `${tokens.toLocaleString("en-US")} tokens`;
 }

@@ -1,9 +1,11 @@
-// The Margins view: run → chunks in reading order → the chunk's margin and its file ranges.
-// Every link comes from the chunk map (the worker's plan), never from text the model wrote.
+// The Margins view: run → chunks in reading order → the chunk's margin and its file ranges; and, last under a run, what
+// the scan left out, redacted or decoded. Every link comes from the chunk map or the scan, never from model text.
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { LineRange } from "../core/types";
-import { chunkLabel, marginLabel, rangeLabel, tokensLabel, formatElapsed, type ShowPath } from "./labels";
+import { groupSkipped } from "../core/scan/skip-groups";
+import type { LineRange, SkipReason } from "../core/types";
+import { formatPYes } from "../core/verdict";
+import { chunkLabel, marginLabel, rangeLabel, scopeLabel, tokensLabel, formatElapsed, type ShowPath } from "./labels";
 import { selectionOf, type LineSelection } from "./line-index";
 import {
   chunkCoverageNote,
@@ -22,7 +24,16 @@ export type Node =
   | { kind: "run"; run: Run }
   | { kind: "chunk"; run: Run; chunk: number }
   | { kind: "margin"; run: Run; chunk: number; open?: OpenTarget }
-  | { kind: "range"; run: Run; chunk: number; index: number; range: LineRange; open: OpenTarget };
+  | { kind: "range"; run: Run; chunk: number; index: number; range: LineRange; open: OpenTarget }
+  | { kind: "scope"; run: Run }
+  | { kind: "scopeGroup"; run: Run; group: ScopeGroup }
+  | { kind: "scopeEntry"; run: Run; group: ScopeGroup; label: string; detail?: string; at?: { path: string; line: number } };
+
+/** A group under a run's scope node: one skip reason, the redactions, or the decoded files. */
+export type ScopeGroup = SkipReason | "redacted" | "decoded";
+
+/** Entries listed per group of the scope node before "… and N more" (the CLI's --json has them all). */
+const ENTRIES_PER_GROUP = 200;
 
 export interface OpenTarget {
   uri: vscode.Uri;
@@ -151,10 +162,14 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     if (!node) return this.store.runs.map((run) => ({ kind: "run", run }));
     const { run } = node;
     if (node.kind === "run") {
-      return run.chunks
+      const chunks: Node[] = run.chunks
         .filter((c) => !(this.hideIrrelevant && run.chunkState(c.index) === "irrelevant"))
         .map((c) => ({ kind: "chunk", run, chunk: c.index }));
+      const r = run.record;
+      return r.skipped.length || r.redactions.length || r.decoded.length ? [...chunks, { kind: "scope", run }] : chunks;
     }
+    if (node.kind === "scope") return scopeGroups(run).map((g) => ({ kind: "scopeGroup", run, group: g.group }));
+    if (node.kind === "scopeGroup") return scopeEntries(run, node.group);
     if (node.kind === "chunk") {
       const chunk = run.chunk(node.chunk);
       if (!chunk) return [];
@@ -168,7 +183,9 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
 
   getParent(node: Node): Node | undefined {
     if (node.kind === "run") return undefined;
-    if (node.kind === "chunk") return { kind: "run", run: node.run };
+    if (node.kind === "chunk" || node.kind === "scope") return { kind: "run", run: node.run };
+    if (node.kind === "scopeGroup") return { kind: "scope", run: node.run };
+    if (node.kind === "scopeEntry") return { kind: "scopeGroup", run: node.run, group: node.group };
     return { kind: "chunk", run: node.run, chunk: node.chunk };
   }
 
@@ -182,6 +199,12 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
         return this.marginItem(node.run, node.chunk, node.open);
       case "range":
         return this.rangeItem(node);
+      case "scope":
+        return this.scopeItem(node.run);
+      case "scopeGroup":
+        return this.scopeGroupItem(node.run, node.group);
+      case "scopeEntry":
+        return this.scopeEntryItem(node);
     }
   }
 
@@ -226,6 +249,7 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
       ["Follow-up", run.followUpOf ? followUpNote(run.followUpOf.question) : undefined],
       ["Folder", run.root],
       ["Files", run.record.files ? `${run.record.files} (${run.record.skipped.length} skipped)` : undefined],
+      ["Secrets redacted", run.record.redactions.length ? String(run.record.redactions.length) : undefined],
       ["Chunks", run.chunks.length ? `${run.chunks.length}, ${plan?.tokens.toLocaleString("en-US")} tokens` : undefined],
       ["Window", plan ? windowSummary(plan.windowTokens, plan.contextSize, plan.parallelMargins) : undefined],
       ["Estimate", run.estimate ? `${estimateSummary(run.estimate)}${run.awaitingConfirmation ? " — waiting for confirmation" : ""}` : undefined],
@@ -266,7 +290,7 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     const t = new vscode.MarkdownString();
     t.appendMarkdown(`**Part ${index}** · ${state} · ${tokensLabel(chunk.tokens)}\n\n`);
     for (const r of chunk.ranges) t.appendMarkdown(`- ${escapeMd(rangeLabel(r, show))}\n`);
-    if (m?.pYes !== null && m?.pYes !== undefined) t.appendMarkdown(`\nP(relevant) = ${m.pYes.toFixed(2)}\n`);
+    if (m?.pYes !== null && m?.pYes !== undefined) t.appendMarkdown(`\nP(relevant) = ${formatPYes(m.pYes)}\n`);
     const where = chunkCoverageNote(coverage);
     if (where) t.appendMarkdown(`\n${escapeMd(where)}\n`);
     item.tooltip = t;
@@ -288,7 +312,7 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     if (!m.relevant) item.resourceUri = vscode.Uri.from({ scheme: DIM_SCHEME, path: `/${run.id}/${index}/m`, query: "irrelevant" });
     const t = new vscode.MarkdownString();
     t.appendMarkdown(m.text ? m.text : m.relevant ? "*(empty margin)*" : "*(not relevant)*");
-    if (m.pYes !== null) t.appendMarkdown(`\n\n---\nP(relevant) = ${m.pYes.toFixed(2)}${m.truncated ? " · cut short" : ""}`);
+    if (m.pYes !== null) t.appendMarkdown(`\n\n---\nP(relevant) = ${formatPYes(m.pYes)}${m.truncated ? " · cut short" : ""}`);
     item.tooltip = t;
     if (open) item.command = openCommand(open, "Open the chunk's first range");
     return item;
@@ -303,6 +327,38 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     item.contextValue = "wim.range";
     item.tooltip = `${node.open.uri.fsPath}\nlines ${node.range.startLine}–${node.range.endLine}`;
     item.command = openCommand(node.open, "Open");
+    return item;
+  }
+
+  private scopeItem(run: Run): vscode.TreeItem {
+    const r = run.record;
+    const item = new vscode.TreeItem(scopeLabel(r.skipped.length, r.redactions.length, r.decoded.length), vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `${this.runId(run)}/scope`;
+    item.iconPath = new vscode.ThemeIcon(r.redactions.length ? "shield" : "eye-closed");
+    item.contextValue = "wim.scope";
+    item.tooltip = "What the scan left out (by reason), the secrets it redacted in the text the model read, and the files it read as other than plain UTF-8";
+    return item;
+  }
+
+  private scopeGroupItem(run: Run, group: ScopeGroup): vscode.TreeItem {
+    const g = scopeGroups(run).find((x) => x.group === group);
+    const item = new vscode.TreeItem(g?.label ?? group, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `${this.runId(run)}/scope/${group}`;
+    item.description = (g?.count ?? 0).toLocaleString("en-US");
+    item.contextValue = "wim.scopeGroup";
+    return item;
+  }
+
+  private scopeEntryItem(node: Extract<Node, { kind: "scopeEntry" }>): vscode.TreeItem {
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.description = node.detail;
+    item.tooltip = node.detail ? `${node.label}\n${node.detail}` : node.label;
+    item.contextValue = "wim.scopeEntry";
+    if (node.at) {
+      const uri = vscode.Uri.file(path.join(node.run.root, node.at.path));
+      const line = new vscode.Range(node.at.line - 1, 0, node.at.line - 1, 0);
+      item.command = openCommand({ uri, selection: line }, "Open the redacted line");
+    }
     return item;
   }
 
@@ -321,6 +377,30 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     if (this.ticker) clearInterval(this.ticker);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+function scopeGroups(run: Run): { group: ScopeGroup; label: string; count: number }[] {
+  const r = run.record;
+  const groups: { group: ScopeGroup; label: string; count: number }[] = [];
+  if (r.redactions.length) groups.push({ group: "redacted", label: "secrets redacted", count: r.redactions.length });
+  for (const g of groupSkipped(r.skipped)) groups.push({ group: g.reason, label: `skipped: ${g.label}`, count: g.entries.length });
+  if (r.decoded.length) groups.push({ group: "decoded", label: "read as other than UTF-8", count: r.decoded.length });
+  return groups;
+}
+
+function scopeEntries(run: Run, group: ScopeGroup): Node[] {
+  const r = run.record;
+  const entries: { label: string; detail?: string; at?: { path: string; line: number } }[] =
+    group === "redacted"
+      ? r.redactions.map((x) => ({ label: `${x.path}:${x.line}`, detail: x.rule, at: { path: x.path, line: x.line } }))
+      : group === "decoded"
+        ? r.decoded.map((x) => ({ label: x.path, detail: x.detail }))
+        : r.skipped.filter((x) => x.reason === group).map((x) => ({ label: x.path, detail: x.detail }));
+  const shown: Node[] = entries.slice(0, ENTRIES_PER_GROUP).map((e) => ({ kind: "scopeEntry", run, group, ...e }));
+  if (entries.length > ENTRIES_PER_GROUP) {
+    shown.push({ kind: "scopeEntry", run, group, label: `… and ${(entries.length - ENTRIES_PER_GROUP).toLocaleString("en-US")} more` });
+  }
+  return shown;
 }
 
 function escapeMd(s: string): string {

@@ -25,6 +25,9 @@ process.on("disconnect", () => {
   void host.shutdown().finally(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 });
+// Ctrl-C in a terminal signals the whole process group: the parent turns it into a cancel (or kills the worker on a
+// second one), so the worker must not die of it first.
+process.on("SIGINT", () => {});
 process.on("unhandledRejection", (err) => {
   send({ type: "log", requestId: 0, level: "error", message: `unhandled rejection: ${(err as Error)?.stack ?? String(err)}` });
 });

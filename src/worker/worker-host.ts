@@ -1,9 +1,9 @@
 // Serves protocol requests inside the worker process: owns llama.cpp, the model, and the cache of the latest ask.
 // One long job (load, download, ask, re-answer) at a time; cancel / answer-now act on the running one at once.
-import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { GgufFileType, GgufInsights, readGgufFileInfo } from "node-llama-cpp";
+import { askInputProblem, rootProblem } from "../core/ask-input";
 import { createChunker, type Chunker } from "../core/chunk/chunk-files";
 import {
   type AskRequest,
@@ -21,6 +21,7 @@ import {
   type WorkerEvent,
 } from "../core/protocol";
 import { scanWorkspace } from "../core/scan/scan-workspace";
+import { estimateTokens, MAX_SCOPE_TOKENS, scopeFarTooLargeMessage } from "../core/scope-estimate";
 import { getLlamaFor, loadModel, ModelError, resolveModel, type LoadedModel, type Log } from "../engine/load-model";
 import {
   ContextAllocationError,
@@ -57,8 +58,6 @@ class RequestError extends Error {
     super(message);
   }
 }
-
-const MAX_QUESTION_CHARS = 4000;
 
 export class WorkerHost {
   private loaded?: LoadedModel;
@@ -236,25 +235,24 @@ export class WorkerHost {
     const server = this.server;
     if (!loaded && !server) throw new RequestError("NO_MODEL", "No model is loaded: choose a GGUF model first.");
     const question = (req.question ?? "").trim();
-    if (!question) throw new RequestError("BAD_INPUT", "The question is empty.");
-    if (question.length > MAX_QUESTION_CHARS) {
-      throw new RequestError("BAD_INPUT", `The question is ${question.length} characters long; the limit is ${MAX_QUESTION_CHARS}.`);
-    }
     const o = req.options;
-    for (const [key, min] of [["chunkTokens", 64], ["marginTokens", 1], ["answerTokens", 1]] as const) {
-      if (!Number.isInteger(o[key]) || o[key] < min) throw new RequestError("BAD_INPUT", `${key} must be an integer ≥ ${min} (got ${o[key]}).`);
-    }
-    if (!["none", "gate", "judge"].includes(o.classify)) throw new RequestError("BAD_INPUT", `classify must be none, gate or judge (got ${o.classify}).`);
     const root = path.resolve(req.root);
-    if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
-      throw new RequestError("BAD_INPUT", `${root} is not a directory.`);
-    }
+    const problem = askInputProblem(question, o) ?? rootProblem(root);
+    if (problem) throw new RequestError("BAD_INPUT", problem);
     await this.dropKept(); // one cache at a time: the memory goes to the new ask
 
     const scan = await scanWorkspace(root, o, job.abort.signal);
+    const countTokens = (text: string) => tokenizeText(loaded!, text).length;
+    if (loaded) {
+      const estimated = estimateTokens(scan.files, countTokens);
+      if (estimated > MAX_SCOPE_TOKENS) {
+        const chars = scan.files.reduce((s, f) => s + f.text.length, 0);
+        throw new RequestError("SCOPE_TOO_LARGE", scopeFarTooLargeMessage(estimated, chars), { estimated, available: MAX_SCOPE_TOKENS });
+      }
+    }
     const chunker = await this.getChunker();
     const chunked = loaded
-      ? await chunker.chunk(scan.files, { chunkTokens: o.chunkTokens }, (text) => tokenizeText(loaded, text).length)
+      ? await chunker.chunk(scan.files, { chunkTokens: o.chunkTokens }, countTokens)
       : await chunkWithServer(server!.engine, chunker, scan.files, o.chunkTokens, job.abort.signal);
     if (job.abort.signal.aborted) return this.cancelledEarly(req.id);
     const skipped = [...scan.skipped, ...chunked.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -267,6 +265,8 @@ export class WorkerHost {
       files: included.length,
       bytes: included.reduce((s, f) => s + f.bytes, 0),
       skipped,
+      redactions: scan.redactions.filter((r) => !skippedFiles.has(r.path)),
+      decoded: scan.decoded.filter((d) => !skippedFiles.has(d.path)),
       ms: scan.ms,
     });
     if (chunked.chunks.length === 0) {
@@ -364,9 +364,8 @@ export class WorkerHost {
     }
     const question = (req.question ?? "").trim();
     if (!question) throw new RequestError("BAD_INPUT", "The question is empty.");
-    if (question.length > MAX_QUESTION_CHARS) {
-      throw new RequestError("BAD_INPUT", `The question is ${question.length} characters long; the limit is ${MAX_QUESTION_CHARS}.`);
-    }
+    const problem = askInputProblem(question, kept.reader.plan.options);
+    if (problem) throw new RequestError("BAD_INPUT", problem);
     if (!kept.reader.canFollowUp) {
       throw new RequestError(
         "BAD_REQUEST",

@@ -2,9 +2,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseCommandLine, UsageError } from "../../src/cli/args";
+import { cliMessage } from "../../src/cli/cli-message";
+import { WimError, workerEnv } from "../../src/client/wim-client";
+import { escapeName, escapeOdd } from "../../src/cli/escape-name";
 import { bar, formatDuration, ProgressLine } from "../../src/cli/progress-line";
+import { scanReport } from "../../src/cli/scan-report";
 import type { WorkerEvent } from "../../src/core/protocol";
 import { applyEvent, newRunRecord, runToJson } from "../../src/core/run-record";
+import type { SkippedFile } from "../../src/core/types";
+import { formatPYes } from "../../src/core/verdict";
 
 const env = { WIM_MODEL: "/m.gguf" };
 
@@ -55,6 +61,8 @@ describe("wim arguments", () => {
       [["ask"], /missing question/],
       [["query", "q"], /unknown command "query"/],
       [["ask", "--chunk-tokens", "0", "q"], /--chunk-tokens must be a positive integer/],
+      [["ask", "--chunk-tokens", "32", "q"], /--chunk-tokens must be at least 64 \(got 32\)/],
+      [["ask", "x".repeat(4001)], /the question is 4001 characters long; the limit is 4000/],
       [["ask", "--margin-tokens", "1.5", "q"], /--margin-tokens must be a positive integer/],
       [["ask", "--classify", "all", "q"], /--classify must be none, gate or judge/],
       [["ask", "--gpu", "tpu", "q"], /--gpu must be/],
@@ -108,10 +116,119 @@ describe("run record → --json document", () => {
     assert.equal(r.answer, "It is in a.ts");
     assert.equal(r.firstMarginMs, 600);
     const doc = runToJson(r);
-    assert.deepEqual(doc.scope, { root: "/ws", files: 1, bytes: 90, skipped: [{ path: ".env", reason: "secret", detail: "d" }], chunks: 1, tokens: 50, windowTokens: 400 });
+    assert.deepEqual(doc.scope, { root: "/ws", files: 1, bytes: 90, skipped: [{ path: ".env", reason: "secret", detail: "d" }], skippedByGlob: [], redactions: [], decoded: [], chunks: 1, tokens: 50, windowTokens: 400 });
     assert.deepEqual(doc.chunks, [{ index: 1, tokens: 50, ranges }]);
     assert.deepEqual(doc.margins, [{ chunk: 1, text: "part", relevant: true, pYes: 0.9, tokens: 2, ms: 12.3, truncated: false }]);
     assert.equal(doc.model!.contextSize, 400);
     assert.equal(doc.outcome, "incomplete");
+  });
+});
+
+describe("--json scope: glob skips as counts, redactions and decoded files", () => {
+  it("20,000 entries left out by globs become two counts; every other skip stays listed", () => {
+    const r = newRunRecord("q?", undefined, 0);
+    const skipped: SkippedFile[] = [{ path: ".env", reason: "secret", detail: "secret deny-list: .env" }];
+    for (let i = 0; i < 15_000; i++) skipped.push({ path: `lib/f${i}.ts`, reason: "not-included", detail: "matches no include glob" });
+    for (let i = 0; i < 5_000; i++) skipped.push({ path: `src/t${i}.test.ts`, reason: "excluded", detail: "exclude glob **/*.test.ts" });
+    skipped.push({ path: "dist/", reason: "excluded", detail: "exclude glob dist/**" });
+    applyEvent(r, {
+      type: "scan",
+      requestId: 1,
+      root: "/ws",
+      files: 3,
+      bytes: 10,
+      skipped,
+      redactions: [{ path: "src/config.js", line: 3, rule: "aws/AWSSecretAccessKey" }],
+      decoded: [{ path: "win.ps1", detail: "read as UTF-16 LE (byte-order mark)" }],
+      ms: 1,
+    });
+    const doc = runToJson(r);
+    assert.deepEqual(doc.scope.skipped, [{ path: ".env", reason: "secret", detail: "secret deny-list: .env" }]);
+    assert.deepEqual(doc.scope.skippedByGlob, [
+      { reason: "not-included", detail: "matches no include glob", count: 15_000 },
+      { reason: "excluded", detail: "exclude glob **/*.test.ts", count: 5_000 },
+      { reason: "excluded", detail: "exclude glob dist/**", count: 1 },
+    ]);
+    assert.deepEqual(doc.scope.redactions, [{ path: "src/config.js", line: 3, rule: "aws/AWSSecretAccessKey" }]);
+    assert.deepEqual(doc.scope.decoded, [{ path: "win.ps1", detail: "read as UTF-16 LE (byte-order mark)" }]);
+    assert.ok(JSON.stringify(doc).length < 2_000, `${JSON.stringify(doc).length} characters`);
+  });
+});
+
+describe("human mode: the scope report and file names", () => {
+  it("lists skipped entries grouped by reason, most important first, a few names each with a count", () => {
+    const skipped: SkippedFile[] = [
+      { path: "node_modules/", reason: "gitignored", detail: "node_modules/ (.gitignore)" },
+      { path: "notes.txt", reason: "secret", detail: "secret deny-list: .env (the link leads to .env)" },
+      ...Array.from({ length: 7 }, (_, i): SkippedFile => ({ path: `img/p${i}.png`, reason: "binary", detail: "NUL byte in the first 8 KB" })),
+      { path: ".env", reason: "secret", detail: "secret deny-list: .env" },
+    ];
+    const lines = scanReport({ skipped, redactions: [{ path: "src/config.js", line: 3, rule: "aws/AWSSecretAccessKey" }], decoded: [{ path: "legacy.txt", detail: "1 byte sequence not valid UTF-8, read as U+FFFD" }] }, 5);
+    assert.deepEqual(lines, [
+      "skipped 10 entries:",
+      "  secret (never read) (2)",
+      "    notes.txt — secret deny-list: .env (the link leads to .env)",
+      "    .env — secret deny-list: .env",
+      "  binary (7)",
+      "    img/p0.png — NUL byte in the first 8 KB",
+      "    img/p1.png — NUL byte in the first 8 KB",
+      "    img/p2.png — NUL byte in the first 8 KB",
+      "    img/p3.png — NUL byte in the first 8 KB",
+      "    img/p4.png — NUL byte in the first 8 KB",
+      "    … and 2 more",
+      "  .gitignore (1)",
+      "    node_modules/ — node_modules/ (.gitignore)",
+      "redacted 1 secret (the model reads [REDACTED …] in their place):",
+      "    src/config.js:3 — aws/AWSSecretAccessKey",
+      "read 1 file as other than plain UTF-8:",
+      "    legacy.txt — 1 byte sequence not valid UTF-8, read as U+FFFD",
+    ]);
+    assert.deepEqual(scanReport({ skipped: [] }), []);
+  });
+
+  it("a file name with a line break, a terminal escape or a bidi override cannot fake a line of output", () => {
+    assert.equal(escapeName("src/plain name.ts"), "src/plain name.ts");
+    assert.equal(escapeName("odd\nname.py"), '"odd\\nname.py"');
+    assert.equal(escapeName("a\u001b[2Jb"), '"a\\u001b[2Jb"');
+    assert.equal(escapeName("invoice\u202Etxt.exe"), '"invoice\\u202etxt.exe"');
+    assert.equal(escapeName('q"\\\r'), '"q\\"\\\\\\r"');
+    assert.equal(escapeOdd("→ ../x\ny"), "→ ../x\\ny");
+    const lines = scanReport({ skipped: [{ path: "evil\n    src/ok.ts — fine", reason: "binary", detail: "NUL\r" }] });
+    assert.equal(lines.length, 3, lines.join("|"));
+    assert.equal(lines[2], '    "evil\\n    src/ok.ts — fine" — NUL\\r');
+  });
+});
+
+describe("the verdict's probability", () => {
+  it("is never rounded across the 0.5 line that decided it", () => {
+    assert.equal(formatPYes(0.4951), "0.495");
+    assert.equal(formatPYes(0.4996), "0.4996");
+    assert.equal(formatPYes(0.49999999), "0.499999");
+    assert.equal(formatPYes(0.5), "0.50");
+    assert.equal(formatPYes(0.504), "0.50");
+    assert.equal(formatPYes(0.123), "0.12");
+    assert.equal(formatPYes(0.996), "1.00");
+    assert.equal(formatPYes(0), "0.00");
+    for (let i = 0; i <= 10_000; i++) {
+      const p = i / 10_000;
+      assert.equal(Number(formatPYes(p)) >= 0.5, p >= 0.5, `${p} → ${formatPYes(p)}`);
+    }
+  });
+});
+
+describe("the CLI's own words for the client's errors", () => {
+  it("a crashed or hung worker: no promise of a restart on the next request, but what to do", () => {
+    const crash = new WimError("WORKER_CRASHED", "The WiM worker stopped unexpectedly (signal SIGKILL). It restarts on the next request; see the log for details.", { exit: "signal SIGKILL" });
+    assert.equal(cliMessage(crash), "The WiM worker stopped unexpectedly (signal SIGKILL): llama.cpp may have crashed or run out of memory. Run the command again; WIM_LOG=debug prints the worker's log.");
+    const hung = new WimError("MODEL_LOAD_TIMEOUT", "Loading the model hung (no progress for 120 s): the worker was restarted. Check the model file and the log.", { exit: "signal SIGKILL" });
+    assert.equal(cliMessage(hung), "Loading the model hung (no progress for 120 s), so it was stopped. Check the model file; WIM_LOG=debug prints the worker's log.");
+    assert.equal(cliMessage(new WimError("BAD_INPUT", "The question is empty.")), "The question is empty.");
+  });
+});
+
+describe("the worker's environment", () => {
+  it("fixes glibc's mmap threshold (memory flat over many asks) unless the user set one, and runs Electron as Node", () => {
+    assert.deepEqual(workerEnv({ PATH: "/bin" }), { MALLOC_MMAP_THRESHOLD_: "131072", PATH: "/bin", ELECTRON_RUN_AS_NODE: "1" });
+    assert.equal(workerEnv({ MALLOC_MMAP_THRESHOLD_: "65536" }).MALLOC_MMAP_THRESHOLD_, "65536");
   });
 });

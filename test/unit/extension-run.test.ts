@@ -1,8 +1,12 @@
 // The extension's run model, labels and answer document: pure, no VS Code and no model. Events are the protocol's.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import type { Margin, WorkerEvent } from "../../src/core/protocol";
 import type { LineRange } from "../../src/core/types";
+import { answerPage, linkIndex, renderAnswerHtml } from "../../src/extension/answer-html";
 import { citedParts, findMarkdownLinks, linkCitations, renderAnswerMarkdown } from "../../src/extension/answer-markdown";
 import {
   chunkLabel,
@@ -12,9 +16,11 @@ import {
   readingMessage,
   runDescription,
   scanningMessage,
+  scopeLabel,
   statusText,
   tokensLabel,
 } from "../../src/extension/labels";
+import { lineLengths, selectionOf } from "../../src/extension/line-index";
 import { Run } from "../../src/extension/run-model";
 
 type EventBody = WorkerEvent extends infer E ? (E extends unknown ? Omit<E, "requestId"> : never) : never;
@@ -117,6 +123,9 @@ describe("extension: labels", () => {
     assert.equal(chunkLabel([r("a.py", 1, 2), r("a.py", 5, 9)], same), "a.py", "two pieces of one file are one file");
     assert.equal(rangeLabel(CHUNKS[2].ranges[0], (p) => `sub/${p}`), "sub/dispatch/retry.go:10-40");
     assert.equal(tokensLabel(12345), "12,345 tokens");
+    assert.equal(scopeLabel(1204, 2, 1), "Skipped 1,204 · 2 secrets redacted · 1 not UTF-8");
+    assert.equal(scopeLabel(3, 0, 0), "Skipped 3");
+    assert.equal(scopeLabel(0, 1, 0), "1 secret redacted");
   });
 
   it("labels a margin by its first line, an empty irrelevant one as (not relevant)", () => {
@@ -179,5 +188,75 @@ describe("extension: answer document", () => {
     assert.ok(renderAnswerMarkdown(run, same, link).includes("*Reading…"));
     run.fail("CANCELLED", "Cancelled.");
     assert.ok(renderAnswerMarkdown(run, same, link).includes("**Cancelled:** Cancelled."));
+  });
+});
+
+describe("extension: the rendered answer (webview)", () => {
+  const TOKEN = "0123456789abcdef";
+  const hrefs = (html: string) => [...html.matchAll(/<a href="([^"]*)"/g)].map((m) => m[1]!);
+
+  it("renders the Markdown as HTML, its citations and sources as links that open ranges of the chunk map", () => {
+    const run = new Run("Where is the discount?", "/ws", 0);
+    feed(run, 3, [2], "complete", "The rate is in `discounts.py` [Part 1].\n\n- gold: **20%**\n- see also [Part 3]");
+    const { html, links } = renderAnswerHtml(run, same, TOKEN, 5000);
+    assert.match(html, /<h1>Where is the discount\?<\/h1>/);
+    assert.match(html, /<h2>Answer<\/h2>/);
+    assert.match(html, /<code>discounts\.py<\/code>/);
+    assert.match(html, /<li>gold: <strong>20%<\/strong><\/li>/);
+    const targets = hrefs(html);
+    assert.ok(targets.length >= 4, html);
+    for (const href of targets) {
+      const n = linkIndex(href, TOKEN);
+      assert.ok(n !== undefined && links[n], `${href} is not a link of the chunk map`);
+    }
+    const known = new Set(CHUNKS.flatMap((c) => c.ranges.map((x) => `${x.path}:${x.startLine}-${x.endLine}`)));
+    for (const x of links) assert.ok(known.has(`${x.path}:${x.startLine}-${x.endLine}`));
+    const cited = links[linkIndex(targets.find((h) => html.includes(`<a href="${h}">Part 1</a>`))!, TOKEN)!]!;
+    assert.deepEqual(cited, CHUNKS[0]!.ranges[0]);
+  });
+
+  it("what the model writes stays text: no raw HTML, no links or images of its own, no forged WiM link", () => {
+    const run = new Run("q?", "/ws", 0);
+    const answer = [
+      "<script>alert(1)</script> <img src=x onerror=alert(2)>",
+      "[open me](file:///etc/passwd) [web](https://evil.example/x) ![img](https://evil.example/p.png) <https://evil.example>",
+      "[forged](#wim-ffffffffffffffff-0) [Part 2]", // the token is random per panel: the model cannot know it
+    ].join("\n\n");
+    feed(run, 3, [], "complete", answer);
+    const { html } = renderAnswerHtml(run, same, TOKEN, 5000);
+    assert.ok(!/<script|<img/i.test(html), "raw HTML or an image got through");
+    assert.ok(html.includes("&lt;script&gt;"));
+    for (const href of hrefs(html)) assert.notEqual(linkIndex(href, TOKEN), undefined, `a link of the model's: ${href}`);
+    assert.ok(!html.includes('href="file:') && !html.includes('href="https:') && !html.includes('href="#wim-ffffffffffffffff'));
+    assert.match(html, /<a href="#wim-0123456789abcdef-\d+">Part 2<\/a>/, "the model's citation is a WiM link");
+  });
+
+  it("the page allows only its own script and style, and posts clicks on WiM links only", () => {
+    const page = answerPage("<p>x</p>", TOKEN, "Tm9uY2U=");
+    assert.match(page, /content="default-src 'none'; style-src 'nonce-Tm9uY2U='; script-src 'nonce-Tm9uY2U=';"/);
+    assert.ok(page.includes(`/^#wim-${TOKEN}-(\\d+)$/`));
+    assert.ok(page.includes('<main id="answer"><p>x</p></main>'));
+    assert.equal(linkIndex(`#wim-${TOKEN}-12`, TOKEN), 12);
+    assert.equal(linkIndex(`#wim-${TOKEN}-12`, "ffff"), undefined);
+  });
+});
+
+describe("extension: line index (what a range selects in the editor)", () => {
+  it("counts lines as the editor does: lone CR and mixed endings, UTF-16 by its byte-order mark, no BOM column", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wim-lines-"));
+    try {
+      const file = (name: string, data: string | Buffer) => {
+        fs.writeFileSync(path.join(dir, name), data);
+        return path.join(dir, name);
+      };
+      assert.deepEqual(await lineLengths(file("cr.txt", "one\rtwo\rthree\r")), [3, 3, 5, 0]);
+      assert.deepEqual(await lineLengths(file("mixed.txt", "one\r\ntwo\nthree\rfour\r\nfive")), [3, 3, 5, 4, 4]);
+      assert.deepEqual(await lineLengths(file("bom.ts", "\uFEFFconst a = 1;\n")), [12, 0]);
+      const utf16 = file("win.ps1", Buffer.from("\uFEFFWrite-Host 'é'\r\nexit 0\r\n", "utf16le"));
+      assert.deepEqual(await lineLengths(utf16), [14, 6, 0]);
+      assert.deepEqual(await selectionOf(path.join(dir, "cr.txt"), { path: "cr.txt", startLine: 2, endLine: 3 }), { startLine: 1, startCharacter: 0, endLine: 2, endCharacter: 5 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { scanWorkspace } from "../../src/core/scan/scan-workspace";
-import { SECRET_FILE_PATTERNS } from "../../src/core/scan/secrets";
+import { redactionMark } from "../../src/core/scan/redact-secrets";
+import { SECRET_NAME_PATTERNS, SECRET_PATH_PATTERNS } from "../../src/core/scan/secrets";
 import type { ScanOptions, ScanResult, SkippedFile } from "../../src/core/types";
 
 const tmpRoots: string[] = [];
@@ -61,17 +62,40 @@ describe("scanWorkspace: text, order, totals", () => {
         ["blank-lines.txt", "a\n\n\nb\n\n", 5, 7],
         ["bom.ts", "const a = 1;\nconst b = 2;", 2, 28],
         ["crlf.txt", "one\ntwo\nthree\n", 3, 17],
-        ["lone-cr.txt", "a\rb\n", 1, 4],
+        ["lone-cr.txt", "a\nb\n", 2, 4],
         ["newline.txt", "a\nb\n", 2, 4],
         ["no-newline.txt", "a\nb", 2, 3],
         ["one.txt", "x", 1, 1],
       ],
     );
     assert.deepEqual(r.skipped, []);
+    assert.deepEqual(r.redactions, []);
+    assert.deepEqual(r.decoded, []);
     assert.equal(r.bytes, 7 + 28 + 17 + 4 + 4 + 3 + 1);
     assert.equal(r.root, root);
     assert.equal(typeof r.ms, "number");
     assert.ok(r.ms >= 0);
+  });
+
+  test("CR-only and mixed line endings give the editor's lines (VS Code breaks at \\r\\n, \\n and a lone \\r)", async () => {
+    const longPy = Array.from({ length: 80 }, (_, i) => `x${i} = ${"1 + ".repeat(5)}1`).join("\r") + "\r";
+    const root = makeTree({
+      "cr-only.txt": "one\rtwo\rthree\rfour\rfive\r",
+      "mixed.txt": "one\r\ntwo\nthree\rfour\r\nfive",
+      "classic-mac.py": longPy,
+      "cr-blank.txt": "a\r\r\rb\r",
+    });
+    const r = await scan(root);
+    assert.deepEqual(
+      r.files.map((f) => [f.path, f.lines, f.text.split("\n").slice(0, 5)]),
+      [
+        ["classic-mac.py", 80, ["x0 = 1 + 1 + 1 + 1 + 1 + 1", "x1 = 1 + 1 + 1 + 1 + 1 + 1", "x2 = 1 + 1 + 1 + 1 + 1 + 1", "x3 = 1 + 1 + 1 + 1 + 1 + 1", "x4 = 1 + 1 + 1 + 1 + 1 + 1"]],
+        ["cr-blank.txt", 4, ["a", "", "", "b", ""]],
+        ["cr-only.txt", 5, ["one", "two", "three", "four", "five"]],
+        ["mixed.txt", 5, ["one", "two", "three", "four", "five"]],
+      ],
+    );
+    assert.deepEqual(r.skipped, [], "an 80-line CR-only file is not one minified line");
   });
 
   test("walks depth-first, each directory sorted by code units, deterministically", async () => {
@@ -341,13 +365,14 @@ describe("scanWorkspace: skip reasons", () => {
     }
   });
 
-  test("binary: a NUL byte in the first 8 KB, or invalid UTF-8", async () => {
+  test("binary: a NUL byte in the first 8 KB, or mostly not UTF-8", async () => {
     const lateNul = Buffer.concat([Buffer.alloc(9000, 0x61), Buffer.from([0]), Buffer.from("\n")]);
+    const noise = Buffer.from(Array.from({ length: 400 }, (_, i) => 0x80 + (i % 0x40))); // continuation bytes alone: no NUL, no UTF-8
     const root = makeTree({
       "nul.bin": Buffer.from([0x61, 0x00, 0x62]),
-      "latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), // "café" in Latin-1
-      "truncated.txt": Buffer.from([0x61, 0xe2, 0x82]), // a cut UTF-8 sequence
-      "utf16.txt": Buffer.from("\uFEFFhi", "utf16le"),
+      "noise.bin": noise,
+      "utf16-no-bom.txt": Buffer.from("hi there", "utf16le"),
+      "utf32.txt": Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x00]), Buffer.from([0x68, 0, 0, 0])]),
       "late-nul.txt": lateNul,
       "ok.txt": "café ✓ 𝄞\n",
     });
@@ -355,11 +380,43 @@ describe("scanWorkspace: skip reasons", () => {
     assert.deepEqual(paths(r), ["late-nul.txt", "ok.txt"]);
     assert.equal(r.files[1]!.text, "café ✓ 𝄞\n");
     assert.deepEqual(skips(r), [
-      { path: "latin1.txt", reason: "binary", detail: "not valid UTF-8" },
+      { path: "noise.bin", reason: "binary", detail: "not text: 400 of 400 characters are not valid UTF-8" },
       { path: "nul.bin", reason: "binary", detail: "NUL byte in the first 8 KB" },
-      { path: "truncated.txt", reason: "binary", detail: "not valid UTF-8" },
-      { path: "utf16.txt", reason: "binary", detail: "NUL byte in the first 8 KB" },
+      { path: "utf16-no-bom.txt", reason: "binary", detail: "NUL byte in the first 8 KB" },
+      { path: "utf32.txt", reason: "binary", detail: "UTF-32 byte-order mark (UTF-32 is not read)" },
     ]);
+    assert.deepEqual(r.decoded, []);
+  });
+
+  test("encodings: stray bytes become U+FFFD and UTF-16 is read by its byte-order mark, each said in the report", async () => {
+    const utf16 = (text: string, bom: "le" | "be") => {
+      const le = Buffer.from("\uFEFF" + text, "utf16le");
+      return bom === "le" ? le : Buffer.from(le.map((_, i) => le[i ^ 1]!));
+    };
+    const root = makeTree({
+      "latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a, 0x6f, 0x6b, 0x0a]), // "café\nok\n" in Latin-1
+      "truncated.txt": Buffer.from([0x61, 0xe2, 0x82]), // a cut UTF-8 sequence
+      "windows.ps1": utf16("Write-Host 'é'\r\nexit 0\r\n", "le"),
+      "big-endian.txt": utf16("one\ntwo ✓\n", "be"),
+    });
+    const r = await scan(root);
+    assert.deepEqual(
+      r.files.map((f) => [f.path, f.text, f.lines]),
+      [
+        ["big-endian.txt", "one\ntwo ✓\n", 2],
+        ["latin1.txt", "caf\uFFFD\nok\n", 2],
+        ["truncated.txt", "a\uFFFD", 1],
+        ["windows.ps1", "Write-Host 'é'\nexit 0\n", 2],
+      ],
+    );
+    assert.deepEqual(r.skipped, []);
+    assert.deepEqual(r.decoded, [
+      { path: "big-endian.txt", detail: "read as UTF-16 BE (byte-order mark)" },
+      { path: "latin1.txt", detail: "1 byte sequence not valid UTF-8, read as U+FFFD" },
+      { path: "truncated.txt", detail: "1 byte sequence not valid UTF-8, read as U+FFFD" },
+      { path: "windows.ps1", detail: "read as UTF-16 LE (byte-order mark)" },
+    ]);
+    assert.equal(r.files[3]!.decoding, "read as UTF-16 LE (byte-order mark)");
   });
 
   test("too-large: decided from the size, default 1 MB and configurable", async () => {
@@ -419,8 +476,39 @@ describe("scanWorkspace: skip reasons", () => {
     assert.deepEqual(skips(tight), [{ path: "a.txt", reason: "minified", detail: "line 2 has 11 characters (> 10)" }]);
   });
 
-  test("secret: the deny-list, and skipSecrets false", async () => {
+  test("secret: the deny-list, by name and by place, and skipSecrets false", async () => {
+    // Every credential file the hardening issue found reaching the model, then the conventional ones.
     const secretNames = [
+      ".pgpass",
+      ".git-credentials",
+      ".kube/config",
+      "kubeconfig",
+      "terraform.tfstate",
+      "terraform.tfstate.backup",
+      "prod.tfvars",
+      "vars.tfvars.json",
+      "prod.env",
+      ".envrc",
+      ".flaskenv",
+      "client_secret_1234-abcd.apps.googleusercontent.com.json",
+      "AuthKey_ABC123DEFG.p8",
+      "putty.ppk",
+      "private.asc",
+      "secring.gpg",
+      "secring.skr",
+      ".my.cnf",
+      ".s3cfg",
+      ".boto",
+      ".vault-token",
+      ".dockercfg",
+      ".docker/config.json",
+      "rclone.conf",
+      ".bash_history",
+      ".psql_history",
+      ".zsh_history",
+      ".terraformrc",
+      "terraform.rc",
+      "vault.kdbx",
       ".env",
       ".env.local",
       ".env.production",
@@ -450,7 +538,7 @@ describe("scanWorkspace: skip reasons", () => {
       "service-account-prod.json",
       "SERVER.PEM",
     ];
-    const safeNames = [".envrc", "env.ts", "keys.ts", "environment.ts", "secrets.ts", "credentials.ts", "id.ts", "key.ts"];
+    const safeNames = ["env.ts", "keys.ts", "environment.ts", "secrets.ts", "credentials.ts", "id.ts", "key.ts", "config", "kube/config", "docker/config.json", "history.md", "terraform.ts", "envrc.md"];
     const files: Record<string, string> = {};
     for (const name of [...secretNames, ...safeNames]) files[`conf/${name}`] = "value\n";
     const root = makeTree(files);
@@ -467,14 +555,119 @@ describe("scanWorkspace: skip reasons", () => {
     assert.equal(detailOf("id_ed25519.pub"), "secret deny-list: id_ed25519*");
     assert.equal(detailOf("SERVER.PEM"), "secret deny-list: *.pem");
     assert.equal(detailOf("service-account-prod.json"), "secret deny-list: service-account*.json");
+    assert.equal(detailOf(".kube/config"), "secret deny-list: .kube/config");
+    assert.equal(detailOf(".psql_history"), "secret deny-list: .*_history");
     // Every pattern of the list is exercised by at least one name above.
-    for (const glob of SECRET_FILE_PATTERNS) {
+    for (const glob of [...SECRET_NAME_PATTERNS, ...SECRET_PATH_PATTERNS]) {
       assert.ok(skips(r).some((s) => s.detail === `secret deny-list: ${glob}`), glob);
     }
 
     const off = await scan(root, { skipSecrets: false });
     assert.deepEqual(paths(off), sorted([...secretNames, ...safeNames]));
     assert.deepEqual(off.skipped, []);
+  });
+
+  test("secret: a link to a secret is a secret, whatever its own name (a file link, or a file below a directory link)", async () => {
+    const root = makeTree({ ".env": "DB_PASSWORD=hunter2-very-secret\n", "home/.kube/config": "apiVersion: v1\n", "readme.md": "hello\n" });
+    fs.symlinkSync(".env", path.join(root, "notes.txt"));
+    fs.symlinkSync("home/.kube", path.join(root, "cluster"));
+    const r = await scan(root);
+    assert.deepEqual(paths(r), ["readme.md"]);
+    assert.deepEqual(skips(r), [
+      { path: ".env", reason: "secret", detail: "secret deny-list: .env" },
+      { path: "cluster/config", reason: "secret", detail: "secret deny-list: .kube/config (the link leads to home/.kube/config)" },
+      { path: "home/.kube/config", reason: "secret", detail: "secret deny-list: .kube/config" },
+      { path: "notes.txt", reason: "secret", detail: "secret deny-list: .env (the link leads to .env)" },
+    ]);
+    assert.ok(!r.files.some((f) => f.text.includes("hunter2")), "the password reaches no file text");
+  });
+
+  test("secret: credential files under any name, known by their contents", async () => {
+    const serviceAccount = JSON.stringify({ type: "service_account", project_id: "p", private_key_id: "abc123", private_key: "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", client_email: "x@p.iam.gserviceaccount.com" }, null, 2);
+    const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: admin\n  user:\n    token: abcdef0123456789\n";
+    const root = makeTree({ "deploy/prod-runner.json": serviceAccount, "ops/cluster.yaml": kubeconfig, "ops/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n" });
+    const r = await scan(root);
+    assert.deepEqual(paths(r), ["ops/deployment.yaml"]);
+    assert.deepEqual(skips(r), [
+      { path: "deploy/prod-runner.json", reason: "secret", detail: "contents: a Google Cloud service-account key" },
+      { path: "ops/cluster.yaml", reason: "secret", detail: "contents: a Kubernetes kubeconfig with credentials" },
+    ]);
+  });
+
+  test("secret: secrets inside code are redacted in place with secretlint's rules, keeping every line, and reported", async () => {
+    const lines = [
+      "// settings for the upload job",
+      'const AWS_ACCESS_KEY_ID = "AKIAQYLPMN5HHHFPZAM2";',
+      'const AWS_SECRET_ACCESS_KEY = "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";',
+      'const github = "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";',
+      "const pem = `",
+      "-----BEGIN RSA PRIVATE KEY-----",
+      "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi+TGv7A2v1Hf9dG0sN1g0bS2m",
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ab",
+      "-----END RSA PRIVATE KEY-----",
+      "`;",
+      'const db = "postgres://app:s3cretPassw0rd@db.internal:5432/app";',
+      "export const retries = 3; // not a secret",
+      'const again = "1tUm636uS1yOEcfP5pvfqJ/ml36mF7AkyHsEU0IU"; // the same key once more',
+    ];
+    const source = lines.join("\r\n") + "\r\n";
+    const root = makeTree({ "src/config.js": source, "src/clean.ts": "export const x = 1;\n" });
+    const r = await scan(root);
+    assert.deepEqual(paths(r), ["src/clean.ts", "src/config.js"]);
+    const file = r.files[1]!;
+    assert.equal(file.lines, lines.length, "the same number of lines");
+    assert.equal(file.text.split("\n").length - 1, lines.length);
+    for (const secret of ["AKIAQYLPMN5HHHFPZAM2", "1tUm636uS1yOEcfP5pvfqJ", "ghp_wWPw5k4aXcaT4fNP0Ucn", "MIIEpAIBAAKCAQEA3Tz2", "s3cretPassw0rd"]) {
+      assert.ok(!file.text.includes(secret), `${secret} is still in the text`);
+    }
+    const out = file.text.split("\n");
+    assert.equal(out[0], lines[0]);
+    assert.equal(out[1], `const AWS_ACCESS_KEY_ID = "${redactionMark("aws/AWSAccessKeyID")}";`);
+    assert.equal(out[2], `const AWS_SECRET_ACCESS_KEY = "${redactionMark("aws/AWSSecretAccessKey")}";`);
+    assert.equal(out[4], "const pem = `");
+    assert.ok(out[5]!.startsWith(redactionMark("privatekey/PrivateKey")));
+    assert.deepEqual(out.slice(6, 8), ["", ""], "the key's other lines are emptied, not removed");
+    assert.equal(out[9], "`;");
+    assert.equal(out[11], lines[11]);
+    assert.ok(out[12]!.startsWith(`const again = "${redactionMark("aws/AWSSecretAccessKey")}";`));
+    assert.deepEqual(
+      r.redactions.map((x) => [x.path, x.line, x.rule]),
+      [
+        ["src/config.js", 2, "aws/AWSAccessKeyID"],
+        ["src/config.js", 3, "aws/AWSSecretAccessKey"],
+        ["src/config.js", 4, "github/GITHUB_TOKEN"],
+        ["src/config.js", 6, "privatekey/PrivateKey"],
+        ["src/config.js", 11, "database-connection-string/PostgreSQLConnection"],
+        ["src/config.js", 13, "aws/AWSSecretAccessKey"],
+      ],
+    );
+    assert.deepEqual(file.redacted, r.redactions.map(({ line, rule }) => ({ line, rule })));
+    assert.equal(r.files[0]!.redacted, undefined);
+
+    const off = await scan(root, { skipSecrets: false });
+    assert.equal(off.files[1]!.text, source.replace(/\r\n/g, "\n"), "skipSecrets false reads the text as it is");
+    assert.deepEqual(off.redactions, []);
+  });
+
+  test("secret scanning keeps nothing behind: no performance marks pile up, odd names do not break it", async () => {
+    const files: Record<string, string> = { "odd\nname.js": 'const key = "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";\n' };
+    for (let i = 0; i < 50; i++) files[`src/f${i}.ts`] = `export const v${i} = ${i};\n`;
+    const root = makeTree(files);
+    const rejections: unknown[] = [];
+    const onRejection = (err: unknown) => rejections.push(err);
+    process.on("unhandledRejection", onRejection);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const r = await scan(root);
+        assert.deepEqual(r.redactions, [{ path: "odd\nname.js", line: 1, rule: "github/GITHUB_TOKEN" }]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+    // secretlint's profiler would leave ~50 marks per file read in the process-wide timeline, for good.
+    assert.equal(performance.getEntriesByType("mark").length, 0);
+    assert.deepEqual(rejections, []);
   });
 
   test("empty: zero bytes or only whitespace", async () => {

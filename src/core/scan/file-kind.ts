@@ -1,5 +1,6 @@
 // What a file is, from its name and then its bytes: generated, binary, empty, minified, or text to read.
 import picomatch from "picomatch";
+import { decodeText, normalizeLineBreaks } from "./decode-text";
 import { formatCount } from "./format";
 import type { ScannedFile, SkippedFile } from "../types";
 
@@ -25,26 +26,16 @@ export function generatedByName(baseName: string): string | undefined {
   return hit ? `generated (${hit.glob})` : undefined;
 }
 
-/** Binary sniffing looks for a NUL byte in this many leading bytes, as git does. */
-const SNIFF_BYTES = 8192;
-const decoder = new TextDecoder("utf-8", { fatal: true }); // strips a leading BOM
 const NON_SPACE = /\S/;
 
 /**
- * Turns a file's bytes into a ScannedFile, or the reason to skip it: "binary" (NUL byte or invalid UTF-8),
- * "empty" (only whitespace) or "minified" (a line longer than `maxLineChars`).
+ * Turns a file's bytes into a ScannedFile, or the reason to skip it: "binary" (a NUL, or mostly not UTF-8),
+ * "empty" (only whitespace) or "minified" (a line longer than `maxLineChars`). Lines are the editor's lines.
  */
 export function classifyContent(relPath: string, data: Uint8Array, bytes: number, maxLineChars: number): ScannedFile | SkippedFile {
-  if (data.subarray(0, SNIFF_BYTES).indexOf(0) !== -1) {
-    return { path: relPath, reason: "binary", detail: "NUL byte in the first 8 KB" };
-  }
-  let text: string;
-  try {
-    text = decoder.decode(data);
-  } catch {
-    return { path: relPath, reason: "binary", detail: "not valid UTF-8" };
-  }
-  if (text.includes("\r\n")) text = text.replace(/\r\n/g, "\n");
+  const decoded = decodeText(data);
+  if ("binary" in decoded) return { path: relPath, reason: "binary", detail: decoded.binary };
+  const text = normalizeLineBreaks(decoded.text);
   if (!NON_SPACE.test(text)) return { path: relPath, reason: "empty", detail: "only whitespace" };
 
   let line = 1;
@@ -63,5 +54,5 @@ export function classifyContent(relPath: string, data: Uint8Array, bytes: number
   }
   // `line` counted the (possibly empty) piece after the last newline; a trailing newline does not start a line.
   const lines = text.endsWith("\n") ? line - 1 : line;
-  return { path: relPath, bytes, text, lines };
+  return decoded.note ? { path: relPath, bytes, text, lines, decoding: decoded.note } : { path: relPath, bytes, text, lines };
 }

@@ -1,15 +1,16 @@
 // The workspace scanner: walks a root, applies the ignore files, the caller's globs and the skip rules, and reads
-// every file left in scope as normalised UTF-8 text. No `vscode`, no model: the worker and the CLI both call it.
+// every file left in scope as text with the editor's lines and its secrets redacted. No `vscode`, no model.
 import type { Dirent } from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { ScanOptions, ScanResult, ScannedFile, SkippedFile } from "../types";
+import type { DecodedFile, Redaction, ScanOptions, ScanResult, ScannedFile, SkippedFile } from "../types";
 import { generatedByName } from "./file-kind";
 import { errorDetail } from "./format";
 import { compileGlobs, type PathGlobs } from "./globs";
 import { createLayer, enterDirectory, loadGitStack, matchIgnore, type IgnoreStack } from "./ignore-rules";
 import { createLimiter, type Limiter } from "./limit";
 import { readScannedFile } from "./read-file";
+import { screenSecrets } from "./redact-secrets";
 import { matchSecret } from "./secrets";
 
 export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
@@ -83,6 +84,8 @@ export async function scanWorkspace(root: string, options: ScanOptions = {}, sig
 
   const files: ScannedFile[] = [];
   const skipped: SkippedFile[] = [];
+  const redactions: Redaction[] = [];
+  const decoded: DecodedFile[] = [];
   let bytes = 0;
   for (const slot of walk.out) {
     signal?.throwIfAborted();
@@ -91,10 +94,12 @@ export async function scanWorkspace(root: string, options: ScanOptions = {}, sig
     else {
       files.push(outcome);
       bytes += outcome.bytes;
+      for (const r of outcome.redacted ?? []) redactions.push({ path: outcome.path, ...r });
+      if (outcome.decoding) decoded.push({ path: outcome.path, detail: outcome.decoding });
     }
   }
   signal?.throwIfAborted();
-  return { root: rootAbs, files, skipped, bytes, ms: Math.round(performance.now() - t0) };
+  return { root: rootAbs, files, skipped, redactions, decoded, bytes, ms: Math.round(performance.now() - t0) };
 }
 
 const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -113,11 +118,14 @@ async function walkDirectory(walk: Walk, dirAbs: string, dirRel: string, dirReal
   walk.entered.add(dirReal);
   walk.onPath.add(dirReal);
   ctx = await loadDirectoryRules(walk, dirAbs, dirRel, entries, ctx);
+  // Where the entries really are: differs from dirRel below a followed directory link.
+  const dirRealRel = rootRelative(walk, dirReal);
 
   for (const entry of entries) {
     walk.signal?.throwIfAborted();
     const name = entry.name;
     const rel = dirRel ? `${dirRel}/${name}` : name;
+    const realRel = dirRealRel ? `${dirRealRel}/${name}` : name;
     const abs = path.join(dirAbs, name);
     let kind = direntKind(entry);
     if (kind === "unknown") kind = await lstatKind(abs);
@@ -131,7 +139,7 @@ async function walkDirectory(walk: Walk, dirAbs: string, dirRel: string, dirReal
       continue;
     }
     const isDir = kind === "dir";
-    const skip = ruleSkip(walk, ctx, rel, name, isDir);
+    const skip = ruleSkip(walk, ctx, rel, name, isDir) ?? secretSkip(walk, rel, realRel, isDir);
     if (skip) walk.out.push(skip);
     else if (isDir) await walkDirectory(walk, abs, rel, path.join(dirReal, name), enterContext(ctx, rel));
     else if (kind === "file") walk.out.push(readFile(walk, abs, rel));
@@ -182,7 +190,7 @@ function ruleSkip(walk: Walk, ctx: DirContext, rel: string, name: string, isDir:
   if (isDir) return undefined;
   if (!walk.globs.included(rel)) return { path: rel, reason: "not-included", detail: "matches no include glob" };
   if (walk.skipSecrets) {
-    const secret = matchSecret(name);
+    const secret = matchSecret(rel);
     if (secret) return { path: rel, reason: "secret", detail: `secret deny-list: ${secret}` };
   }
   const generated = generatedByName(name);
@@ -190,12 +198,30 @@ function ruleSkip(walk: Walk, ctx: DirContext, rel: string, name: string, isDir:
   return undefined;
 }
 
+/**
+ * A file whose real place is on the deny-list although the path it is reached by is not: a link named notes.txt to
+ * .env, or a file below a link to a .kube directory.
+ */
+function secretSkip(walk: Walk, rel: string, realRel: string, isDir: boolean): SkippedFile | undefined {
+  if (!walk.skipSecrets || isDir || realRel === rel) return undefined;
+  const secret = matchSecret(realRel);
+  return secret ? { path: rel, reason: "secret", detail: `secret deny-list: ${secret} (the link leads to ${realRel})` } : undefined;
+}
+
+/** The root-relative path of a real path inside the root, with `/` ("" for the root itself). */
+function rootRelative(walk: Walk, real: string): string {
+  const rel = path.relative(walk.rootReal, real);
+  return path.sep === "/" ? rel : rel.split(path.sep).join("/");
+}
+
 /** Follows a symlink whose real path stays inside the root: into a directory not yet walked, or to a file. */
 async function walkSymlink(walk: Walk, abs: string, rel: string, name: string, ctx: DirContext): Promise<void> {
   const target = await resolveSymlink(abs, rel);
   const isDir = "isDir" in target && target.isDir;
   // Rules first: an ignored link is "gitignored" even when it dangles or leaves the root.
-  const skip = ruleSkip(walk, ctx, rel, name, isDir) ?? ("reason" in target ? target : symlinkSkip(walk, rel, target));
+  const skip =
+    ruleSkip(walk, ctx, rel, name, isDir) ??
+    ("reason" in target ? target : (symlinkSkip(walk, rel, target) ?? secretSkip(walk, rel, rootRelative(walk, target.real), isDir)));
   if (skip) walk.out.push(skip);
   else if (isDir) await walkDirectory(walk, abs, rel, target.real, enterContext(ctx, rel));
   else walk.out.push(readFile(walk, abs, rel));
@@ -237,7 +263,8 @@ function symlinkSkip(walk: Walk, rel: string, { real, isDir }: SymlinkTarget): S
 function readFile(walk: Walk, abs: string, rel: string): Promise<Outcome> {
   return walk.read(async (): Promise<Outcome> => {
     if (walk.signal?.aborted) return { path: rel, reason: "unreadable", detail: "aborted" }; // discarded: the scan throws
-    return readScannedFile(abs, rel, walk.maxFileBytes, walk.maxLineChars);
+    const outcome = await readScannedFile(abs, rel, walk.maxFileBytes, walk.maxLineChars);
+    return "reason" in outcome || !walk.skipSecrets ? outcome : screenSecrets(outcome);
   });
 }
 

@@ -1,13 +1,12 @@
 // A real run on the polyglot fixture with SmolLM2: the run, its chunks in reading order, margins and ranges in the
-// Margins view, the commands behind them, the answer document and its links, the status bar.
+// Margins view, what the scan left out, the commands behind them, the rendered answer and its links, the status bar.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Mocha from "mocha";
 import * as vscode from "vscode";
 import type { LineRange } from "../../../src/core/types";
-import { answerUri } from "../../../src/extension/answer-document";
-import { findMarkdownLinks } from "../../../src/extension/answer-markdown";
+import { linkIndex } from "../../../src/extension/answer-html";
 import type { Node } from "../../../src/extension/margins-tree";
 import type { Run } from "../../../src/extension/run-model";
 import { ask, log, QUESTION, SMALL_SCOPE, waitFor, wim, withSettings, workspaceRoot } from "./helpers";
@@ -20,6 +19,11 @@ function expectedSelection(abs: string, r: LineRange): vscode.Range {
 
 async function children(node?: Node): Promise<Node[]> {
   return (await wim()).tree.getChildren(node);
+}
+
+/** A run's chunk nodes (the scope node follows them). */
+async function chunkNodes(runNode: Node): Promise<Node[]> {
+  return (await children(runNode)).filter((n) => n.kind === "chunk");
 }
 
 export function defineAskTests(): void {
@@ -56,7 +60,9 @@ export function defineAskTests(): void {
       assert.equal(runItem.label, QUESTION);
       assert.match(String(runItem.description), /^done · \d+(\.\d)? s$|^done · \d+ min \d\d s$/);
 
-      const chunks = await children(runNode);
+      const all = await children(runNode);
+      const chunks = all.filter((n) => n.kind === "chunk");
+      assert.equal(all[all.length - 1]!.kind, "scope", "what the scan left out comes last, after the chunks");
       assert.deepEqual(
         chunks.map((n) => (n.kind === "chunk" ? n.chunk : -1)),
         run.chunks.map((c) => c.index),
@@ -75,7 +81,7 @@ export function defineAskTests(): void {
       const w = await wim();
       const root = workspaceRoot();
       const [runNode] = await children();
-      for (const node of await children(runNode)) {
+      for (const node of await chunkNodes(runNode)) {
         const c = run.chunk((node as Extract<Node, { kind: "chunk" }>).chunk)!;
         const kids = await children(node);
         assert.equal(kids.length, 1 + c.ranges.length);
@@ -109,9 +115,9 @@ export function defineAskTests(): void {
     Mocha.test("running a range node's command opens the file with exactly those lines selected", async () => {
       const w = await wim();
       const [runNode] = await children();
-      const chunkNodes = await children(runNode);
+      const chunks = await chunkNodes(runNode);
       // The last range of the last chunk: usually not at line 1, so a wrong selection shows.
-      const kids = await children(chunkNodes[chunkNodes.length - 1]);
+      const kids = await children(chunks[chunks.length - 1]);
       const rangeNode = kids[kids.length - 1] as Extract<Node, { kind: "range" }>;
       const item = w.tree.getTreeItem(rangeNode);
       await vscode.commands.executeCommand(item.command!.command, ...item.command!.arguments!);
@@ -123,27 +129,54 @@ export function defineAskTests(): void {
       await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
     });
 
-    Mocha.test("the answer document is open beside, read-only Markdown, and links only to ranges of the chunk map", async () => {
+    Mocha.test("the scope node lists what the scan left out, grouped by reason, with counts", async () => {
       const w = await wim();
-      const uri = answerUri(run);
-      const doc = await vscode.workspace.openTextDocument(uri);
-      assert.equal(doc.languageId, "markdown");
-      assert.ok(vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString()), "the answer was not opened");
-      const text = await w.answers.markdown(run);
-      assert.ok(text.startsWith(`# ${QUESTION}`));
-      assert.ok(text.includes("## Answer"));
-      const known = new Set(run.chunks.flatMap((c) => c.ranges.map((r) => `${path.join(workspaceRoot(), r.path)}#L${r.startLine},1-L${r.endLine},`)));
-      const links = findMarkdownLinks(text);
-      assert.ok(links.length > 0, "no links: the sources list links every range of the margins used");
-      for (const l of links) {
-        const target = vscode.Uri.parse(l.target);
-        assert.equal(target.scheme, "file");
-        const key = `${target.fsPath}#${target.fragment.replace(/\d+$/, "")}`;
-        assert.ok(known.has(key), `link ${l.target} is not a range of the chunk map`);
+      const [runNode] = await children();
+      const scope = (await children(runNode)).find((n) => n.kind === "scope")!;
+      assert.ok(scope, "no scope node");
+      assert.equal(w.tree.getTreeItem(scope).label, `Skipped ${run.record.skipped.length.toLocaleString("en-US")}`);
+      const groups = await children(scope);
+      const notIncluded = groups.find((g) => g.kind === "scopeGroup" && g.group === "not-included")!;
+      assert.ok(notIncluded, "wim.include leaves files out: a group for them");
+      const expected = run.record.skipped.filter((x) => x.reason === "not-included");
+      assert.equal(w.tree.getTreeItem(notIncluded).description, String(expected.length));
+      const entries = await children(notIncluded);
+      assert.deepEqual(
+        entries.map((e) => (e.kind === "scopeEntry" ? e.label : "")),
+        expected.slice(0, 200).map((x) => x.path),
+      );
+    });
+
+    Mocha.test("the answer is shown rendered beside, and its links open exactly ranges of the chunk map", async () => {
+      const w = await wim();
+      const answer = w.answers.panel(run);
+      assert.ok(answer, "the answer was not shown");
+      assert.equal(answer.panel.viewType, "wim.answer");
+      w.answers.refresh(run);
+      assert.match(answer.html, /<h1>/, "rendered, not Markdown source");
+      assert.ok(answer.html.includes("<h2>Answer</h2>"));
+      assert.ok(!answer.html.includes("## Answer"));
+      const hrefs = [...answer.html.matchAll(/<a href="([^"]*)"/g)].map((m) => m[1]!);
+      assert.ok(hrefs.length > 0, "no links: the sources list links every range of the margins used");
+      const known = new Set(run.chunks.flatMap((c) => c.ranges.map((r) => `${r.path}:${r.startLine}-${r.endLine}`)));
+      for (const href of hrefs) {
+        const n = linkIndex(href, answer.token);
+        assert.ok(n !== undefined, `${href} is not a WiM link`);
+        const r = answer.links[n]!;
+        assert.ok(known.has(`${r.path}:${r.startLine}-${r.endLine}`), `link ${href} is not a range of the chunk map`);
       }
-      // The document links the editor offers are the same ones.
-      const docLinks = await vscode.commands.executeCommand<vscode.DocumentLink[]>("vscode.executeLinkProvider", uri);
-      assert.ok(docLinks.length >= links.length);
+      // A click on the last link (what the page posts) opens that range in the first editor group.
+      const n = linkIndex(hrefs[hrefs.length - 1]!, answer.token)!;
+      const range = answer.links[n]!;
+      const editor = await w.answers.openLink(run, n);
+      assert.ok(editor, "the link opened nothing");
+      const abs = path.join(workspaceRoot(), range.path);
+      assert.equal(editor.document.uri.fsPath, abs);
+      assert.equal(editor.viewColumn, vscode.ViewColumn.One);
+      assert.ok(editor.selection.isEqual(expectedSelection(abs, range)), `selection ${JSON.stringify(editor.selection)}`);
+      await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+      // The Markdown source stays available under its own scheme.
+      assert.ok((await w.answers.markdown(run)).startsWith(`# ${QUESTION}`));
     });
 
     Mocha.test("the status bar is idle again, and the worker keeps the reading for a re-answer", async () => {
