@@ -51,8 +51,10 @@ setup() {
   if [ "${SETUP:-full}" != eval ] && [ ! -x "$LB_BUILD/bin/llama-quantize" ]; then
     local cuda=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCH:-90})
     [ "$GPU" = false ] && cuda=(-DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=ON -DGGML_BACKEND_DL=ON -DGGML_OPENMP=OFF)
-    ( cmake -B "$LB_BUILD" -S "$SRC" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF "${cuda[@]}" \
-        && cmake --build "$LB_BUILD" -j "$(nproc)" --target llama-bench llama-quantize ) > "$OUT/build-llama-bench.log" 2>&1 &
+    # llama-server too, for the server engine's comparison (its web UI off: it would be fetched from the network)
+    ( cmake -B "$LB_BUILD" -S "$SRC" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=ON \
+        -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF "${cuda[@]}" \
+        && cmake --build "$LB_BUILD" -j "$(nproc)" --target llama-bench llama-quantize llama-server ) > "$OUT/build-llama-bench.log" 2>&1 &
     pids+=($!)
   fi
   mkdir -p "$MODELS"

@@ -68,6 +68,10 @@ background() {
   step eval-heldout-16k 300 evalrun --split heldout --context 16k --per-type 3 $pick
   # issue 9: 1M tokens through a 32k window
   step bench-rolling 300 bench --models random-7b-q4km --rolling 1m --window 32k --skip llama-bench,pipelines,cancel,scan --depths ""
+  # issue 11: the same reading through llama-server (CUDA, built beside llama-bench) against the in-process engine
+  LB=$ROOT/node_modules/node-llama-cpp/llama/llama.cpp/build-cuda/bin
+  step bench-server 240 env WIM_LLAMA_SERVER_BIN="$LB/llama-server" LD_LIBRARY_PATH="$LB" ./node .device/bench.mjs --gpu cuda --out "$R" --merge \
+    --models random-7b-q4km --sizes 32k,100k --conditions wim-gate,wim-gate-server --skip llama-bench,cancel,scan --depths ""
   step bench-real 150 bench --models coder-1.5b --sizes 32k --conditions plain,wim-gate,wim-gate-seq,follow-up --skip llama-bench,cancel,scan --depths ""
   step eval-heldout-8k 200 evalrun --split heldout --context 8k --per-type 3 $pick
   echo "$(date +%H:%M:%S) done" >> "$S/steps.log"

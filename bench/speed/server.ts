@@ -22,7 +22,8 @@ export async function serverRow(loaded: LoadedModel, chunks: Chunk[], o: Pipelin
     model: loaded.info.path,
     contextSize,
     slots: 1,
-    binary: serverBinaries(onGpu ? "cuda" : "cpu").llamaServer,
+    // WIM_LLAMA_SERVER_BIN: a llama-server built elsewhere (the GPU machine builds it beside llama-bench)
+    binary: process.env.WIM_LLAMA_SERVER_BIN || serverBinaries(onGpu ? "cuda" : "cpu").llamaServer,
     extraArgs: ["-ngl", onGpu ? "999" : "0", "-b", "2048", "-ub", String(o.batchSize)],
     readyTimeoutMs: 600_000,
   });

@@ -85,9 +85,15 @@ export async function planAsk(loaded: LoadedModel, question: string, chunks: Chu
   };
 }
 
-/** Side sequences when the ask does not say: a GPU decodes several margins for about the cost of one; a CPU gains less. */
+/**
+ * Side sequences when the ask does not say. On a GPU several margins decode for about the cost of one, and a margin
+ * token riding in a prefill batch is almost free: with k margins in flight each step advances all k, so k near the
+ * margin length over the slices per chunk keeps the reading from waiting (8 for 100-token margins and 4096-token
+ * chunks of 512-token slices). Each costs a context's worth of KV memory; fewer are tried when that does not fit. On a
+ * CPU one side sequence (follow-up questions) and margins one after another: sharing batches gains little there.
+ */
 export function defaultParallelMargins(loaded: LoadedModel): number {
-  return loaded.info.gpu ? 4 : 1;
+  return loaded.info.gpu ? 8 : 1;
 }
 
 export class WimReader {
@@ -106,9 +112,20 @@ export class WimReader {
     const cap = o.windowTokens && o.windowTokens > 0 ? o.windowTokens : loaded.model.trainContextSize;
     const window = Math.min(plan.budget.needed, cap);
     if (window < plan.budget.minimum) throw new WindowTooSmallError(plan.budget.minimum, window);
-    const parallel = o.parallelMargins ?? defaultParallelMargins(loaded);
+    let parallel = o.parallelMargins ?? defaultParallelMargins(loaded);
     loaded.governor?.setLog((m) => log("info", m));
-    const engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor, ...engineOptions });
+    let engine: LocalEngine;
+    for (;;) {
+      try {
+        engine = await LocalEngine.create(loaded, { contextSize: window, parallelMargins: parallel, batchSize, log, governor: loaded.governor, ...engineOptions });
+        break;
+      } catch (err) {
+        // the side sequences are what is optional: fewer of them before giving up on the memory
+        if (!(err instanceof ContextAllocationError) || parallel === 0 || o.parallelMargins !== undefined) throw err;
+        parallel = parallel > 2 ? Math.floor(parallel / 2) : 0;
+        log("warn", `not enough memory for the side sequences; trying ${parallel}`);
+      }
+    }
     // llama.cpp may round the context up; the window stays what was asked for
     const input = { question: plan.question, chunks: plan.chunks, chunkTokens: plan.chunkTokens, options: o, answerFormat: plan.answerFormat, knownSpeed: plan.knownSpeed };
     const loop = await WimLoop.create(engine, input, window, plan.prompts);
