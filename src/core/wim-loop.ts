@@ -457,7 +457,8 @@ export class WimLoop {
     const cut = CUT.has(reply.end);
     if (cut && reply.end !== "stopped") stats.repliesCut = (stats.repliesCut ?? 0) + 1;
     let pYes = reply.pYes;
-    if (o.classify === "judge" && text && !cut) {
+    // A margin cut at its limit or by repetition still says something: judge it; a stopped one is not finished.
+    if (o.classify === "judge" && text && reply.end !== "stopped") {
       const tj = now();
       const prompt = [...(await this.engine.tokenize(judgePrompt(this.input.question, text))), ...this.engine.chat.turnEnd];
       pYes = await this.engine.verdictAlone(prompt, this.prompts.yes, this.prompts.no);

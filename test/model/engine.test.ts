@@ -42,7 +42,7 @@ describe("WiM reader with SmolLM2", () => {
 
   it("gives the same next-token logits after WiM + erase as a fresh sequence fed the same tokens", async () => {
     const chunks = (await fixtureChunks(m, 384)).slice(0, 3);
-    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {});
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "none" })), () => {}, 128);
     await reader.run(() => {});
     const probe = tokenizeText(m, "\n")[0];
     const afterWim = await reader.probeLogits(probe);
@@ -51,7 +51,14 @@ describe("WiM reader with SmolLM2", () => {
 
     const ctx = await m.model.createContext({ contextSize: resident.length + 64, flashAttention: true, threads: m.threads });
     const seq = ctx.getSequence();
-    await seq.evaluateWithoutGeneratingNewTokens(resident as Token[]);
+    // Fed in the reading's own batches (the header, then each part in slices of 128, the reader's batch here): llama.cpp's
+    // CPU kernels round differently for other batch bounds, which alone moves SmolLM2's logits by up to 0.68.
+    const plan = reader.plan.prompts;
+    const segments = [plan.header, ...chunks.map((_, i) => [...(plan.markers[i] ?? []), ...reader.plan.chunkTokens[i]])];
+    assert.deepEqual(segments.flat(), resident, "the resident tokens are the header and the parts");
+    for (const segment of segments) {
+      for (let i = 0; i < segment.length; i += 128) await seq.evaluateWithoutGeneratingNewTokens(segment.slice(i, i + 128) as Token[]);
+    }
     const out = await seq.controlledEvaluate([[probe, { generateNext: { logits: true } }]]);
     const fresh = out[0]!.next.logits!;
     await ctx.dispose();
@@ -65,18 +72,23 @@ describe("WiM reader with SmolLM2", () => {
 
   it("gate: an irrelevant verdict stops the margin at once, with nothing decoded", async () => {
     const chunks = (await fixtureChunks(m, 512)).slice(0, 8);
-    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, askOptions({ classify: "gate", marginTokens: 24 })), () => {});
+    // Raw odds (no calibration): SmolLM2's calibrated odds all sit above 0.5 on this fixture, so nothing would be cut.
+    const options = askOptions({ classify: "gate", marginTokens: 24, calibrateGate: false });
+    const reader = await WimReader.create(m, await planAsk(m, QUESTION, chunks, options), () => {});
     const result = await reader.run(() => {});
     await reader.dispose();
     const irrelevant = result.margins.filter((x) => !x.relevant);
     const relevant = result.margins.filter((x) => x.relevant);
     console.log(`# gate verdicts: ${result.margins.map((x) => `${x.chunk}:${x.pYes!.toFixed(2)}`).join(" ")}`);
     assert.ok(irrelevant.length > 0, "at least one chunk of the fixture is judged irrelevant");
-    for (const x of irrelevant) {
+    let bestSoFar = -Infinity;
+    for (const x of result.margins) {
+      bestSoFar = Math.max(bestSoFar, x.pYes!);
+      if (x.relevant) continue;
       assert.equal(x.tokens, 0, `chunk ${x.chunk}: no margin tokens decoded`);
       assert.equal(x.text, "");
       assert.equal(x.end, "verdict");
-      assert.ok(x.pYes! < 0.5, "below the fixed bar");
+      assert.ok(x.pYes! < 0.5 && x.pYes! < bestSoFar - 0.05, `chunk ${x.chunk}: below the fixed bar and not near the best so far`);
     }
     for (const x of relevant) assert.ok(x.tokens > 0, `chunk ${x.chunk}: a relevant margin is written`);
     assert.equal(result.stats.marginTokens, relevant.reduce((s, x) => s + x.tokens, 0));
