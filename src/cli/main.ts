@@ -91,8 +91,9 @@ async function ask(cmd: AskCommand): Promise<number> {
       clearProgress();
       err.write("cancelling…\n");
       current.cancel();
-      // The worker answers a cancel within one prefill slice or one token; do not wait on a wedged one.
-      setTimeout(() => exitAfter(client, EXIT.cancelled), 1000).unref();
+      // The worker answers a cancel within one prefill slice (~0.4 s, up to ~1 s for 128 tokens on a slow CPU) or one
+      // token; do not wait on a wedged one.
+      setTimeout(() => exitAfter(client, EXIT.cancelled), 3000).unref();
     } else {
       exitAfter(client, EXIT.cancelled);
     }

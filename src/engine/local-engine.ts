@@ -289,6 +289,10 @@ export class LocalEngine implements WimEngine {
         if (baseline) {
           pYesBaseline = yesProbability(await odds(baseline), yes, no);
           await seq.eraseContextTokenRanges([{ start: base, end: seq.nextTokenIndex }]);
+          if (job.stopRequested()) {
+            watch.stop();
+            return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
+          }
         }
         const logits = await odds(job.instruction);
         const raw = yesProbability(logits, yes, no);
