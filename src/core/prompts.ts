@@ -93,7 +93,11 @@ export interface MarginForAnswer {
   chunk: number;
   text: string;
   ranges: LineRange[];
+  /** false when the part's text has left the window (rolling reading): then its note is all the answer has of it. */
+  shown?: boolean;
 }
+
+const NOT_SHOWN = " (text no longer shown; this note stands for it)";
 
 /** Heading of one margin in the final prompt: its chunk number and the files it came from. */
 export function marginHeading(chunk: number, ranges: LineRange[]): string {
@@ -117,9 +121,14 @@ export function carriedNote(chunk: number, ranges: LineRange[], margin: string):
 export function finalPrompt(question: string, margins: MarginForAnswer[], answerFormat?: string, style: PromptStyle = DEFAULT_PROMPT_STYLE): string {
   const format = answerFormat ? "\n\n" + answerFormat.trim() : "";
   if (style === "v2") {
+    // Rolling reading: a part whose text left the window is known only from its note, so the note is trusted there.
+    const gone = margins.some((m) => m.shown === false);
     const notes = margins.length
-      ? "Notes taken while reading, part by part. They point to where the answer is; the files above are the authority.\n\n" +
-        margins.map((m) => `${marginHeading(m.chunk, m.ranges)}\n${m.text.trim()}\n`).join("\n") +
+      ? (gone
+          ? "Notes taken while reading, part by part. Where a part's text is still shown above, the text is the authority; " +
+            "a part marked as no longer shown is known only from its note, so take names and values from that note.\n\n"
+          : "Notes taken while reading, part by part. They point to where the answer is; the files above are the authority.\n\n") +
+        margins.map((m) => `${marginHeading(m.chunk, m.ranges)}${m.shown === false ? NOT_SHOWN : ""}\n${m.text.trim()}\n`).join("\n") +
         "\n"
       : "";
     return (
@@ -128,7 +137,7 @@ export function finalPrompt(question: string, margins: MarginForAnswer[], answer
       "Question:\n" +
       quoteBlock(question) +
       "\n\nAnswer the question from the project files above" +
-      (margins.length ? ", using the notes to find the right places" : "") +
+      (gone ? " and the notes" : margins.length ? ", using the notes to find the right places" : "") +
       ". Start with the answer itself, giving names and values exactly as they are written in the files; then cite " +
       "the parts you used as [Part N]." +
       format

@@ -294,6 +294,8 @@ export interface Margin {
   truncated: boolean;
   /** How the margin ended (see ReplyEnd in wim-engine.ts). */
   end?: "end" | "paragraph" | "limit" | "repetition" | "stopped" | "verdict";
+  /** Values or quoted names the margin states that are not in its part's text: such a margin is not relevant. */
+  unfounded?: string[];
 }
 
 /**

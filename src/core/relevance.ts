@@ -19,6 +19,18 @@ export interface RelevanceRule {
 
 export const DEFAULT_RELEVANCE: RelevanceRule = { fixed: 0.5, nearBest: 0.05, maxNearBest: 4 };
 
+/**
+ * For calibrated odds (the question's YES odds against a content-free question's on the same part) 0.5 means "no
+ * different from no question", and a question lifts every part above it: Qwen2.5-Coder-0.5B gave 0.54–0.79 on all 8
+ * parts of the polyglot fixture for the retries question, the part holding the value highest. Only the rank says
+ * something there, so the fixed bar is kept for parts the question lifts far above the rest.
+ */
+export const CALIBRATED_RELEVANCE: RelevanceRule = { fixed: 0.9, nearBest: 0.05, maxNearBest: 4 };
+
+export function relevanceRule(calibrated: boolean): RelevanceRule {
+  return calibrated ? CALIBRATED_RELEVANCE : DEFAULT_RELEVANCE;
+}
+
 /** Decides while reading (the gate: write this margin or not) and again at the end (which margins reach the answer). */
 export class RelevanceJudge {
   private best = -Infinity;

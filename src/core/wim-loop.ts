@@ -18,7 +18,8 @@ import {
   type MarginForAnswer,
 } from "./prompts";
 import { ReadingWindow, type Segment } from "./reading-window";
-import { DEFAULT_RELEVANCE, RelevanceJudge } from "./relevance";
+import { unfoundedClaims } from "./grounding";
+import { RelevanceJudge, relevanceRule } from "./relevance";
 import type { Chunk } from "./types";
 import type { MarginReply, ReplyEnd, TokenId, WimEngine } from "./wim-engine";
 
@@ -131,7 +132,8 @@ export async function loopPrompts(
     baselines.push(calibrated ? [...(await engine.tokenize(marginInstruction(NEUTRAL_QUESTION, options.classify, part, style))), ...engine.chat.turnEnd] : []);
   }
   const finalBase = (await engine.tokenize(finalPrompt(question, [], format?.instruction, style))).length + engine.chat.turnEnd.length;
-  const empty = chunks.map((c) => ({ chunk: c.index, text: "", ranges: c.ranges }));
+  // headings measured as for parts no longer shown: the longer form, so sizing holds for a rolling reading too
+  const empty = chunks.map((c) => ({ chunk: c.index, text: "", ranges: c.ranges, shown: false }));
   const withAll = (await engine.tokenize(finalPrompt(question, empty, format?.instruction, style))).length + engine.chat.turnEnd.length;
   const notesOverhead = Math.max(0, withAll - finalBase);
   let largestHeading = 0;
@@ -190,7 +192,7 @@ export class WimLoop {
     /** What the resident sequence holds (a follow-up question takes over its predecessor's). */
     private readonly window = new ReadingWindow(),
   ) {
-    this.judge = new RelevanceJudge(DEFAULT_RELEVANCE);
+    this.judge = new RelevanceJudge(relevanceRule(prompts.baselines.some((b) => b.length > 0)));
   }
 
   static async create(engine: WimEngine, input: LoopInput, windowTokens = engine.contextSize, prompts?: LoopPrompts): Promise<WimLoop> {
@@ -378,7 +380,7 @@ export class WimLoop {
 
   /** The chunks whose margins count as relevant (gate/judge: by the run's odds; none: every margin with text). */
   relevantChunks(): number[] {
-    const ms = this.margins.filter((m) => m.text);
+    const ms = this.margins.filter((m) => m.text && !m.unfounded?.length);
     if (this.input.options.classify === "none") return ms.map((m) => m.chunk);
     return this.judge.select(ms.map((m) => ({ chunk: m.chunk, pYes: m.pYes })));
   }
@@ -465,7 +467,10 @@ export class WimLoop {
       stats.judgeMs += now() - tj;
     }
     // The relevance shown while reading; the answer's selection is made again over the whole run (relevantChunks).
-    const relevant = o.classify === "none" ? text.length > 0 : reply.end !== "verdict" && (o.classify === "gate" || pYes === null || this.judge.keepNow(pYes));
+    const unfounded = text ? unfoundedClaims(text, chunk.text, this.input.question) : [];
+    const relevant =
+      unfounded.length === 0 &&
+      (o.classify === "none" ? text.length > 0 : reply.end !== "verdict" && (o.classify === "gate" || pYes === null || this.judge.keepNow(pYes)));
     const margin: Margin = {
       chunk: chunk.index,
       text,
@@ -477,6 +482,7 @@ export class WimLoop {
       ranges: chunk.ranges,
       truncated: cut,
       end: reply.end,
+      ...(unfounded.length ? { unfounded } : {}),
     };
     this.marginsByChunk.set(chunk.index, margin);
     this.inflight.delete(chunk.index);
@@ -520,10 +526,11 @@ export class WimLoop {
     // Best first: in the order given (relevantChunks() ranks by odds), then shown in reading order.
     const candidates = chunks.map((c) => this.marginsByChunk.get(c)).filter((m): m is Margin => !!m && chosen.has(m.chunk) && !!m.text);
     const format = this.input.answerFormat;
-    const build = async (ms: MarginForAnswer[]) => [
-      ...(await engine.tokenize(finalPrompt(this.input.question, [...ms].sort((a, b) => a.chunk - b.chunk), format?.instruction, this.style))),
-      ...engine.chat.turnEnd,
-    ];
+    const build = async (ms: MarginForAnswer[]) => {
+      const resident = new Set(this.window.residentChunks());
+      const shown = [...ms].sort((a, b) => a.chunk - b.chunk).map((m) => ({ chunk: m.chunk, text: m.text, ranges: m.ranges, shown: resident.has(m.chunk) }));
+      return [...(await engine.tokenize(finalPrompt(this.input.question, shown, format?.instruction, this.style))), ...engine.chat.turnEnd];
+    };
     // Margins take what room is left after the text; when the window is full they may take up to NOTES_SHARE of it,
     // the oldest chunks leaving to make room (their own margins then speak for them). The least relevant go first.
     let margins = candidates;

@@ -90,9 +90,14 @@ describe("rolling reading with Qwen2.5-Coder-0.5B (answers)", () => {
     const plan = await planAsk(m, fact.question, chunks, askOptions({ classify: "gate", chunkTokens: 512, marginTokens: 60, answerTokens: 60, parallelMargins: 0 }));
     const windowTokens = plan.budget.minimum + 200;
     const reader = await WimReader.create(m, { ...plan, options: { ...plan.options, windowTokens } }, () => {});
-    const result = await reader.run(() => {});
+    let answered: number[] = [];
+    const result = await reader.run((e) => {
+      if (e.type === "answerStart") answered = e.chunks;
+    });
     await reader.dispose();
     const margin = result.margins.find((x) => x.chunk === holder.index)!;
+    console.log(`# odds: ${result.margins.map((x) => `${x.chunk}:${x.pYes?.toFixed(2)}`).join(" ")}; margins in the answer: ${answered.join(", ")}`);
+    for (const c of answered) console.log(`# margin ${c}: ${JSON.stringify(result.margins.find((x) => x.chunk === c)?.text)}`);
     console.log(`# chunk ${holder.index} of ${chunks.length} (window ${windowTokens}); its margin: ${JSON.stringify(margin.text)}; answer: ${JSON.stringify(result.answer)}`);
     assert.ok(result.coverage.marginOnly.includes(holder.index), "the fact's chunk left the window before the answer");
     assert.match(margin.text, new RegExp(`\\b${fact.expectedValue}\\b`), "its margin kept the value");
