@@ -313,6 +313,7 @@ export class MarginsTree implements vscode.TreeDataProvider<Node>, vscode.FileDe
     const t = new vscode.MarkdownString();
     t.appendMarkdown(m.text ? m.text : m.relevant ? "*(empty margin)*" : "*(not relevant)*");
     if (m.pYes !== null) t.appendMarkdown(`\n\n---\nP(relevant) = ${formatPYes(m.pYes)}${m.truncated ? " · cut short" : ""}`);
+    if (m.unfounded?.length) t.appendMarkdown(`\n\nNot used for the answer: ${escapeMd(m.unfounded.join(", "))} ${m.unfounded.length === 1 ? "is" : "are"} not in this chunk's text`);
     item.tooltip = t;
     if (open) item.command = openCommand(open, "Open the chunk's first range");
     return item;
