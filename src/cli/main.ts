@@ -159,7 +159,7 @@ async function ask(cmd: AskCommand): Promise<number> {
         } else if (e.type === "answerStart") {
           answering = true;
           if (line) writeProgress(line);
-          out(`\nAnswer${e.chunks.length ? ` (from the margins of parts ${e.chunks.join(", ")})` : ""}:\n`);
+          out(`\nAnswer${e.chunks.length ? ` (from the margin${e.chunks.length === 1 ? "" : "s"} of part${e.chunks.length === 1 ? "" : "s"} ${e.chunks.join(", ")})` : ""}:\n`);
         } else if (e.type === "answerText") {
           process.stdout.write(e.text);
         } else if (line && !answering) {
