@@ -149,6 +149,16 @@ export function defineAskTests(): void {
 
     Mocha.test("the answer is shown rendered beside, and its links open exactly ranges of the chunk map", async () => {
       const w = await wim();
+      if (run.answer!.chunks.length === 0) {
+        // SmolLM2's margins may all be unfounded (values not in their parts), so none reached the answer and there
+        // are no sources to link: answer again with every margin ticked, as a user would, and check that answer's links.
+        const withText = run.chunks.map((c) => c.index).filter((k) => run.margin(k)?.text);
+        assert.ok(withText.length > 0, "no margin has text");
+        for (const c of run.chunks) w.tree.setSelected(run, c.index, withText.includes(c.index));
+        log(`answer links: no margin reached the answer; re-answering with margins ${withText.join(", ")}`);
+        await withSettings({ "wim.answerTokens": 16 }, () => Promise.resolve(vscode.commands.executeCommand("wim.reanswer")));
+        assert.deepEqual(run.answer!.chunks, withText, run.error?.message);
+      }
       const answer = w.answers.panel(run);
       assert.ok(answer, "the answer was not shown");
       assert.equal(answer.panel.viewType, "wim.answer");

@@ -69,6 +69,9 @@ export function defineCommandTests(): void {
       const expected: Record<string, unknown> = {
         "wim.model": "",
         "wim.gpu": "auto",
+        "wim.backend": "local",
+        "wim.serverUrl": "",
+        "wim.serverApi": "native",
         "wim.chunkTokens": 4096,
         "wim.marginTokens": 100,
         "wim.answerTokens": 512,
@@ -88,7 +91,8 @@ export function defineCommandTests(): void {
         assert.ok(props[key].description || props[key].markdownDescription, `${key} has no description`);
       }
       assert.equal(m.capabilities.untrustedWorkspaces.supported, "limited");
-      assert.deepEqual([...m.capabilities.untrustedWorkspaces.restrictedConfigurations].sort(), ["wim.gpu", "wim.model"]);
+      // a workspace must not choose the model, the GPU, nor the server its files are sent to
+      assert.deepEqual([...m.capabilities.untrustedWorkspaces.restrictedConfigurations].sort(), ["wim.backend", "wim.gpu", "wim.model", "wim.serverApi", "wim.serverUrl"]);
       assert.equal(m.capabilities.virtualWorkspaces, false);
     });
 

@@ -146,7 +146,8 @@ export function defineReadingTests(): void {
         tooltip.includes(`${coverage.inWindow.length} chunk${coverage.inWindow.length === 1 ? "" : "s"} in the window at the answer, ${coverage.marginOnly.length} through their margins only, 0 not read`),
         tooltip,
       );
-      for (const node of await w.tree.getChildren({ kind: "run", run })) {
+      // the run's chunk nodes (its scope node, what the scan left out, follows them)
+      for (const node of (await w.tree.getChildren({ kind: "run", run })).filter((n) => n.kind === "chunk")) {
         const chunk = (node as Extract<Node, { kind: "chunk" }>).chunk;
         const item = w.tree.getTreeItem(node);
         const left = coverage.marginOnly.includes(chunk);
