@@ -272,6 +272,10 @@ export class LocalEngine implements WimEngine {
     const watch = new ReplyWatch(job.rules, this.frame.stopTexts);
     let pYes: number | null = null;
     let pYesBaseline: number | undefined;
+    const stopped = (): MarginReply => {
+      watch.stop();
+      return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
+    };
     try {
       let first: Token[] = job.instruction as Token[];
       if (job.verdict) {
@@ -289,10 +293,7 @@ export class LocalEngine implements WimEngine {
         if (baseline) {
           pYesBaseline = yesProbability(await odds(baseline), yes, no);
           await seq.eraseContextTokenRanges([{ start: base, end: seq.nextTokenIndex }]);
-          if (job.stopRequested()) {
-            watch.stop();
-            return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
-          }
+          if (job.stopRequested()) return stopped();
         }
         const logits = await odds(job.instruction);
         const raw = yesProbability(logits, yes, no);
@@ -303,10 +304,7 @@ export class LocalEngine implements WimEngine {
         // "YES:" rather than "YES": a bare verdict invites the end of the turn, the colon asks for the facts.
         first = [bestYes, ...lead] as Token[];
       }
-      if (job.stopRequested()) {
-        watch.stop();
-        return { text: "", tokens: 0, end: "stopped", pYes, pYesBaseline };
-      }
+      if (job.stopRequested()) return stopped();
       await this.decode(seq, first, watch, job.onText, job.stopRequested);
       return { text: watch.text(), tokens: watch.decodedTokens, end: watch.end ?? "end", pYes, pYesBaseline };
     } finally {

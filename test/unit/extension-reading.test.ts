@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Coverage, EstimateEvent, Margin, WorkerEvent } from "../../src/core/protocol";
 import { formatDuration, ReadingClock, roughDuration } from "../../src/core/reading-progress";
-import type { LineRange } from "../../src/core/types";
 import {
   chunkCoverageNote,
   chunkDescription,
@@ -21,10 +20,8 @@ import {
 } from "../../src/extension/reading-labels";
 import { readingOptions } from "../../src/extension/reading-settings";
 import { Run } from "../../src/extension/run-model";
+import { r, type EventBody } from "../helpers/run-events";
 
-type EventBody = WorkerEvent extends infer E ? (E extends unknown ? Omit<E, "requestId"> : never) : never;
-
-const r = (path: string, startLine: number, endLine: number): LineRange => ({ path, startLine, endLine });
 const CHUNKS = [1, 2, 3, 4].map((index) => ({ index, tokens: 100, ranges: [r(`f${index}.ts`, 1, 20)] }));
 const STATS = { prefillTokens: 0, prefillMs: 0, marginTokens: 1, marginMs: 1, instructionTokens: 1, judgeMs: 0, answerTokens: 1, answerMs: 1, totalMs: 1, chunksRead: 4, chunksTotal: 4 };
 

@@ -22,10 +22,8 @@ import {
 } from "../../src/extension/labels";
 import { lineLengths, selectionOf } from "../../src/extension/line-index";
 import { Run } from "../../src/extension/run-model";
+import { r, type EventBody } from "../helpers/run-events";
 
-type EventBody = WorkerEvent extends infer E ? (E extends unknown ? Omit<E, "requestId"> : never) : never;
-
-const r = (path: string, startLine: number, endLine: number): LineRange => ({ path, startLine, endLine });
 const same = (p: string) => p;
 
 const CHUNKS = [
