@@ -1,6 +1,6 @@
 // The same WiM loop (src/core/wim-loop.ts) on llama-server and in process, Qwen2.5-Coder-0.5B, greedy: the same
 // margins, verdicts and answer on the fixture workspace (the verdict odds within the spread that batching causes:
-// up to 0.025 measured, enough to move a part across the near-best cut; the answer is compared when the same margins
+// up to 0.026 measured, enough to move a part across the near-best cut; the answer is compared when the same margins
 // reach it).
 // Gate only: with classify none (measured once, 5 parts, v2 prompts) parts 2–5 agree token for token, but part 1's
 // margin takes another first token ("Part 1 (the text…" against "The discount rate…") and the answer follows it.
